@@ -1,0 +1,5 @@
+"""``python -m aigc_label`` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,183 @@
+"""Command line: ``aigc-label label|inspect|formats|demo``.
+
+Each command parses options, calls one library function and renders the
+result. Errors are mapped to exit codes in one place (:func:`main`): any
+:class:`AigcLabelError` prints one line on stderr and exits with its
+``exit_code`` (2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from . import __version__, api, formats
+from .errors import AigcLabelError
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+"""``inspect --strict``: some file is not compliant."""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aigc-label")
+def cli() -> None:
+    """Label AI-generated content per GB 45438-2025 and inspect labels."""
+
+
+@cli.command("label")
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output file.")
+@click.option("--producer", required=True, help="Service-provider code (PG-20252A).")
+@click.option("--produce-id", default=None, help="Content number; default: a new UUIDv7.")
+@click.option(
+    "--label",
+    "label_value",
+    type=click.Choice(["1", "2", "3"]),
+    default="1",
+    show_default=True,
+    help="1 AI-generated, 2 possibly, 3 suspected.",
+)
+@click.option("--reserved1", default="", help="ReservedCode1 (producer integrity data).")
+@click.option(
+    "--propagator",
+    default=None,
+    help="ContentPropagator; default: the producer code, as real files carry.",
+)
+@click.option("--propagate-id", default=None, help="PropagateID; default: the ProduceID.")
+@click.option(
+    "--iptc/--no-iptc",
+    default=True,
+    show_default=True,
+    help="Also set Iptc4xmpExt:DigitalSourceType (Label 1) in XMP formats.",
+)
+@click.option(
+    "--allow-unverified-producer",
+    is_flag=True,
+    help="Accept a producer code that is not a verifiable organisation code (warns).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def label_cmd(
+    input_path: str,
+    output: str,
+    producer: str,
+    produce_id: str | None,
+    label_value: str,
+    reserved1: str,
+    propagator: str | None,
+    propagate_id: str | None,
+    iptc: bool,
+    allow_unverified_producer: bool,
+    as_json: bool,
+) -> None:
+    """Write a labeled copy of INPUT to OUTPUT (the input is never modified)."""
+    request = api.LabelRequest(
+        producer=producer,
+        produce_id=produce_id,
+        label=label_value,
+        reserved1=reserved1,
+        propagator=propagator,
+        propagate_id=propagate_id,
+        digital_source_type="auto" if iptc else None,
+        strict_producer_code=not allow_unverified_producer,
+    )
+    outcome = api.label_file(input_path, output, request)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "input": outcome.input,
+                    "output": outcome.output,
+                    "format": outcome.format,
+                    "label": outcome.label.to_dict(),
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        click.echo(f"{outcome.output}: {outcome.format}, label {outcome.label.to_json()}")
+
+
+@cli.command("inspect")
+@click.argument("paths", metavar="FILE...", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any file is not compliant.")
+def inspect_cmd(paths: Sequence[str], as_json: bool, strict: bool) -> None:
+    """Report the implicit label of each FILE, where it is, and what is wrong with it."""
+    reports = []
+    for path in paths:
+        report = api.inspect_file(path)
+        reports.append(report)
+        if as_json:
+            click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        else:
+            _print_report(report)
+    failed = [r for r in reports if r.error is not None]
+    for r in failed:
+        click.echo(f"aigc-label: {r.path}: {r.error}", err=True)
+    if failed:
+        sys.exit(failed[0].error.exit_code if failed[0].error else 2)
+    if strict and any(r.verdict != "compliant" for r in reports):
+        sys.exit(EXIT_FINDINGS)
+
+
+def _print_report(report: api.InspectReport) -> None:
+    label = report.label
+    click.echo(f"{report.path}")
+    click.echo(f"  format   {report.format or '-'}")
+    click.echo(f"  verdict  {report.verdict}")
+    if label is not None:
+        for key, value in label.to_dict().items():
+            click.echo(f"  {key:<18} {value}")
+    for loc in report.locations:
+        where = f" @ {loc.offset}" if loc.offset is not None else ""
+        std = "" if loc.standard else " (non-standard)"
+        click.echo(f"  found in {loc.placement}{where}{std}")
+    for p in report.problems:
+        click.echo(f"  {p.severity:<7} {p.code}: {p.message}")
+
+
+@cli.command("formats")
+def formats_cmd() -> None:
+    """List the supported formats and whether each can be labeled."""
+    for h in formats.HANDLERS:
+        mode = "read/write" if h.can_write else "read only"
+        click.echo(f"{h.name:<8} {mode:<10} {' '.join(h.extensions)}")
+
+
+@cli.command("demo")
+@click.option(
+    "--dir",
+    "workdir",
+    default="aigc-label-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where to write the sample files.",
+)
+def demo_cmd(workdir: str) -> None:
+    """Make sample images, label them and inspect the results."""
+    from .demo import run_demo
+
+    run_demo(Path(workdir), click.echo)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: map every library error to one stderr line + exit code."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aigc-label: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except AigcLabelError as e:
+        click.echo(f"aigc-label: error: {e.message}", err=True)
+        sys.exit(e.exit_code)
+    except OSError as e:
+        click.echo(f"aigc-label: error: {e.strerror or e}", err=True)
+        sys.exit(2)
