@@ -114,8 +114,8 @@ def inspect_cmd(paths: Sequence[str], as_json: bool, strict: bool) -> None:
         reports.append(report)
         if as_json:
             click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-        else:
-            _print_report(report)
+    if not as_json:
+        _print_table(reports)
     failed = [r for r in reports if r.error is not None]
     for r in failed:
         click.echo(f"aigc-label: {r.path}: {r.error}", err=True)
@@ -125,20 +125,35 @@ def inspect_cmd(paths: Sequence[str], as_json: bool, strict: bool) -> None:
         sys.exit(EXIT_FINDINGS)
 
 
-def _print_report(report: api.InspectReport) -> None:
-    label = report.label
-    click.echo(f"{report.path}")
-    click.echo(f"  format   {report.format or '-'}")
-    click.echo(f"  verdict  {report.verdict}")
-    if label is not None:
-        for key, value in label.to_dict().items():
-            click.echo(f"  {key:<18} {value}")
-    for loc in report.locations:
-        where = f" @ {loc.offset}" if loc.offset is not None else ""
-        std = "" if loc.standard else " (non-standard)"
-        click.echo(f"  found in {loc.placement}{where}{std}")
-    for p in report.problems:
-        click.echo(f"  {p.severity:<7} {p.code}: {p.message}")
+TABLE_COLUMNS = ("FILE", "FORMAT", "VERDICT", "LABEL", "PRODUCER", "PRODUCE ID", "WHERE")
+
+
+def _print_table(reports: Sequence[api.InspectReport]) -> None:
+    """One row per file, then its problems indented beneath it."""
+    rows = []
+    for r in reports:
+        where = ", ".join(
+            loc.placement + ("" if loc.standard else " (non-standard)") for loc in r.locations
+        )
+        lab = r.label
+        rows.append(
+            (
+                r.path,
+                r.format or "-",
+                r.verdict,
+                lab.Label if lab else "-",
+                lab.ContentProducer if lab else "-",
+                lab.ProduceID if lab else "-",
+                where or "-",
+            )
+        )
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(TABLE_COLUMNS)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(TABLE_COLUMNS, widths, strict=True)).rstrip())
+    for r, row in zip(reports, rows, strict=True):
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        for p in r.problems:
+            if r.error is None:
+                click.echo(f"    {p.severity}: {p.code}: {p.message}")
 
 
 @cli.command("formats")

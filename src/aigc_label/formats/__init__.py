@@ -8,10 +8,21 @@ capabilities.
 from __future__ import annotations
 
 from .base import FoundLabel, Handler, ReadResult, WriteOptions
+from .flac import FlacHandler
+from .flv import FlvHandler
 from .gif import GifHandler
 from .heif import HeifHandler
+from .html import HtmlHandler
 from .jpeg import JpegHandler
+from .markdown import MarkdownHandler
+from .matroska import MatroskaHandler
+from .mp3 import Mp3Handler
+from .ogg import OggHandler
+from .ooxml import OoxmlHandler
+from .pdf import PdfHandler
 from .png import PngHandler
+from .svg import SvgHandler
+from .text import TextHandler
 from .tiff import TiffHandler
 from .webp import WebpHandler
 
@@ -22,6 +33,17 @@ HANDLERS: tuple[Handler, ...] = (
     WebpHandler(),
     TiffHandler(),
     HeifHandler(),
+    Mp3Handler(),
+    FlacHandler(),
+    OggHandler(),
+    MatroskaHandler(),
+    FlvHandler(),
+    PdfHandler(),
+    OoxmlHandler(),
+    SvgHandler(),
+    HtmlHandler(),
+    MarkdownHandler(),
+    TextHandler(),
 )
 """Every registered handler, most specific sniff first."""
 
@@ -30,16 +52,21 @@ SNIFF_BYTES = 64
 
 
 def detect(head: bytes, hint: str | None = None) -> Handler | None:
-    """The handler whose magic matches ``head``; ``hint`` (an extension) breaks ties."""
+    """The handler for ``head``. Bytes decide; ``hint`` (an extension) only breaks ties.
+
+    Order: a strong match named by the hint, then a weak match named by the hint
+    (e.g. UTF-8 text in a ``.md`` file), then the first strong match.
+    """
+    ext = hint.lower().lstrip(".") if hint else ""
     matches = [h for h in HANDLERS if h.sniff(head)]
-    if not matches:
-        return None
-    if hint:
-        ext = hint.lower().lstrip(".")
+    if ext:
         for h in matches:
             if ext in h.extensions:
                 return h
-    return matches[0]
+        for h in HANDLERS:
+            if ext in h.extensions and h.sniff_weak(head):
+                return h
+    return matches[0] if matches else None
 
 
 def handler_named(name: str) -> Handler | None:

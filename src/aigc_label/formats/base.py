@@ -70,6 +70,13 @@ class Handler:
         """True when the first bytes (up to 64) identify this format."""
         raise NotImplementedError
 
+    def sniff_weak(self, head: bytes) -> bool:
+        """True when ``head`` is compatible but not distinctive (any UTF-8 text for Markdown).
+
+        A weak match is chosen only when the file extension names this handler.
+        """
+        return False
+
     def read(self, src: BinaryIO, limits: Limits) -> ReadResult:
         """Find every label copy and related provenance facts; never modifies ``src``."""
         raise NotImplementedError

@@ -1,0 +1,23 @@
+"""FLV handler (placeholder until implemented)."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from ..limits import Limits
+from .base import Handler, ReadResult, WriteOptions
+
+
+class FlvHandler(Handler):
+    name = "flv"
+    extensions = ("flv",)
+    mime_types = ("video/x-flv",)
+
+    def sniff(self, head: bytes) -> bool:
+        return False
+
+    def read(self, src: BinaryIO, limits: Limits) -> ReadResult:
+        raise NotImplementedError
+
+    def write(self, src: BinaryIO, dst: BinaryIO, opts: WriteOptions, limits: Limits) -> None:
+        raise NotImplementedError
