@@ -12,6 +12,7 @@ import pytest
 
 from aigc_label import Label, api
 from aigc_label.formats import detect
+from aigc_label.limits import DEFAULT_LIMITS
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
@@ -41,7 +42,7 @@ def read_labels(data: bytes) -> list[str]:
     """Raw label values the registry's handler finds in ``data``."""
     handler = detect(data[:64])
     assert handler is not None
-    return [f.raw for f in handler.read(io.BytesIO(data), api.DEFAULT_LIMITS).labels]
+    return [f.raw for f in handler.read(io.BytesIO(data), DEFAULT_LIMITS).labels]
 
 
 def have(tool: str) -> bool:

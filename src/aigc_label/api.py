@@ -13,7 +13,13 @@ from typing import Any, BinaryIO, Literal
 
 from . import formats
 from ._io import atomic_output, stream_size
-from .errors import AigcLabelError, CorruptFileError, LimitExceededError, UnsupportedFormatError
+from .errors import (
+    AigcLabelError,
+    CorruptFileError,
+    FileAccessError,
+    LimitExceededError,
+    UnsupportedFormatError,
+)
 from .formats.base import FoundLabel, Handler, ReadResult, WriteOptions
 from .limits import DEFAULT_LIMITS, Limits
 from .model import (
@@ -79,7 +85,9 @@ def _read(handler: Handler, src: BinaryIO, limits: Limits) -> ReadResult:
         return handler.read(src, limits)
     except AigcLabelError:
         raise
-    except (OSError, ValueError, EOFError, IndexError, KeyError, OverflowError) as e:
+    except OSError as e:
+        raise FileAccessError(f"{handler.name}: read failed: {e.strerror or e}") from e
+    except (ValueError, EOFError, IndexError, KeyError, OverflowError) as e:
         raise CorruptFileError(handler.name, None, f"unreadable: {e}") from e
 
 
@@ -129,7 +137,10 @@ def inspect_stream(
     src: BinaryIO, path: str = "<stream>", *, limits: Limits = DEFAULT_LIMITS
 ) -> InspectReport:
     """Inspect an open binary stream; raises AigcLabelError on unreadable input."""
-    handler = _sniff(src, Path(path).suffix or None)
+    try:
+        handler = _sniff(src, Path(path).suffix or None)
+    except OSError as e:
+        raise FileAccessError(f"read failed: {e.strerror or e}") from e
     report = InspectReport(path=path, format=handler.name)
     result = _read(handler, src, limits)
     report.label, report.problems, report.verdict = assess(result)
@@ -149,7 +160,7 @@ def inspect_file(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMIT
     except AigcLabelError as e:
         return _failed(name, e)
     except OSError as e:
-        return _failed(name, AigcLabelError(f"cannot read {name}: {e.strerror or e}"))
+        return _failed(name, FileAccessError(f"cannot read {name}: {e.strerror or e}"))
 
 
 def _failed(name: str, e: AigcLabelError) -> InspectReport:
@@ -213,7 +224,10 @@ def label_stream(
     limits: Limits = DEFAULT_LIMITS,
 ) -> str:
     """Write ``src`` with ``label`` to ``dst``; returns the format name."""
-    handler = _sniff(src, hint)
+    try:
+        handler = _sniff(src, hint)
+    except OSError as e:
+        raise FileAccessError(f"read failed: {e.strerror or e}") from e
     if not handler.can_write:
         from .errors import NoMetadataSlotError
 
@@ -230,6 +244,8 @@ def label_stream(
         handler.write(src, dst, opts, limits)
     except AigcLabelError:
         raise
+    except OSError as e:
+        raise FileAccessError(f"{handler.name}: I/O failed: {e.strerror or e}") from e
     except (ValueError, EOFError, IndexError, KeyError, OverflowError) as e:
         raise CorruptFileError(handler.name, None, f"cannot rewrite: {e}") from e
     return handler.name
@@ -271,7 +287,7 @@ def label_file(
             )
             _verify_written(dst, fmt, label, limits)
     except OSError as e:
-        raise AigcLabelError(f"cannot label {src_name}: {e.strerror or e}") from e
+        raise FileAccessError(f"cannot label {src_name}: {e.strerror or e}") from e
     return LabelOutcome(src_name, dst_name, fmt, label)
 
 

@@ -20,6 +20,13 @@ class AigcLabelError(Exception):
         self.message = message
 
 
+class FileAccessError(AigcLabelError):
+    """The file could not be opened, read or written (an OS-level I/O failure)."""
+
+    code = "io_error"
+    http_status = 500
+
+
 class UnsupportedFormatError(AigcLabelError):
     """The bytes match no handler, or the handler cannot do what was asked."""
 
