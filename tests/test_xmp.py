@@ -115,3 +115,8 @@ def test_limits_enforced() -> None:
     deep = b"<a>" * 100 + b"</a>" * 100
     with pytest.raises(LimitExceededError):
         read_xmp(deep, Limits(max_xml_depth=50))
+
+
+def test_empty_xmpmeta_gets_rdf() -> None:
+    packet = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>"
+    assert read_xmp(update_xmp(packet, LABEL)).aigc == [LABEL]

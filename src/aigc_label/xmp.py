@@ -170,31 +170,51 @@ def update_xmp(
     root = _parse(body, limits)
     rdf = root if root.tag == f"{{{RDF_NS}}}RDF" else next(root.iter(f"{{{RDF_NS}}}RDF"), None)
     if rdf is None:
-        raise CorruptFileError("xmp", None, "XMP packet has no rdf:RDF element")
+        if root.tag != f"{{{X_NS}}}xmpmeta":
+            raise CorruptFileError("xmp", None, "XMP packet has no rdf:RDF element")
+        rdf = etree.SubElement(root, f"{{{RDF_NS}}}RDF", nsmap={"rdf": RDF_NS})
     remaining = {_AIGC: label_json}
     if digital_source_type:
         remaining[_DST] = digital_source_type
+    kept: etree._Element | None = None
+    """The element that now carries our label (property element or Description)."""
     about = ""
-    for desc in list(rdf.iter(_DESC)):
+    for desc in [d for d in rdf if d.tag == _DESC]:
         about = desc.get(_ABOUT, about)
         for attr in list(desc.attrib):
             if attr in remaining:
                 desc.set(attr, remaining.pop(attr))
-            elif attr == _AIGC:
-                del desc.attrib[attr]
+                kept = desc if attr == _AIGC else kept
         for child in list(desc):
             if child.tag in remaining:
                 for sub in list(child):
                     child.remove(sub)
                 child.text = remaining.pop(child.tag)
-            elif child.tag == _AIGC:
-                _remove_keep_tail(child)
-        if len(desc) == 0 and not any(a != _ABOUT for a in desc.attrib):
-            _remove_keep_tail(desc)
+                kept = child if child.tag == _AIGC else kept
     if remaining:
-        _add_description(rdf, about, remaining)
+        added = _add_description(rdf, about, remaining)
+        kept = next(added.iter(_AIGC), kept)
+    # exactly one copy: drop every other TC260:AIGC, wherever it sits in the tree
+    emptied: list[etree._Element | None] = []
+    for el in list(root.iter(_AIGC)):
+        if el is not kept:
+            emptied.append(el.getparent())
+            _remove_keep_tail(el)
+    for desc in list(root.iter(_DESC)):
+        if desc is not kept and _AIGC in desc.attrib:
+            del desc.attrib[_AIGC]
+            emptied.append(desc)
+    for parent in emptied:
+        if parent is not None and _is_empty_description(parent):
+            _remove_keep_tail(parent)
     xml = etree.tostring(root, encoding="utf-8")
     return (header or _DEFAULT_HEADER) + b"\n" + xml + b"\n" + _DEFAULT_TRAILER
+
+
+def _is_empty_description(el: etree._Element) -> bool:
+    if el.tag != _DESC or len(el) > 0:
+        return False
+    return all(a == _ABOUT for a in el.attrib)
 
 
 def _remove_keep_tail(el: etree._Element) -> None:
@@ -207,7 +227,7 @@ def _remove_keep_tail(el: etree._Element) -> None:
     parent.remove(el)
 
 
-def _add_description(rdf: etree._Element, about: str, props: dict[str, str]) -> None:
+def _add_description(rdf: etree._Element, about: str, props: dict[str, str]) -> etree._Element:
     nsmap = {"rdf": RDF_NS}
     if _AIGC in props:
         nsmap[TC260_PREFIX] = TC260_NS
@@ -228,3 +248,4 @@ def _add_description(rdf: etree._Element, about: str, props: dict[str, str]) -> 
         prev.tail = "\n  "
     elif prev is None and not (rdf.text or "").strip():
         rdf.text = "\n  "
+    return desc
