@@ -8,6 +8,8 @@ if [ "${1:-}" = "--test" ]; then
   need=()
   command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
   command -v ffmpeg >/dev/null || need+=(ffmpeg)
+  command -v sox >/dev/null || need+=(sox)
+  perl -MArchive::Zip -e1 2>/dev/null || need+=(libarchive-zip-perl)
   if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

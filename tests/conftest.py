@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aigc_label import Label, api
-from aigc_label.formats import detect
+from aigc_label.formats import SNIFF_BYTES, detect
 from aigc_label.limits import DEFAULT_LIMITS
 
 HERE = Path(__file__).parent
@@ -40,7 +40,7 @@ def label_bytes(data: bytes, label: Label | None = None, hint: str | None = None
 
 def read_labels(data: bytes) -> list[str]:
     """Raw label values the registry's handler finds in ``data``."""
-    handler = detect(data[:64])
+    handler = detect(data[:SNIFF_BYTES])
     assert handler is not None
     return [f.raw for f in handler.read(io.BytesIO(data), DEFAULT_LIMITS).labels]
 

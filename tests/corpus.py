@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aigc_label.formats import HANDLERS, detect
+from aigc_label.formats import HANDLERS, SNIFF_BYTES, detect
 from tests.conftest import FIXTURES
 
 SAMPLES = Path(__file__).parents[1] / "src" / "aigc_label" / "samples"
@@ -17,7 +17,7 @@ def writable_files() -> list[Path]:
     )
     out = []
     for path in files:
-        handler = detect(path.read_bytes()[:64])
+        handler = detect(path.read_bytes()[:SNIFF_BYTES])
         if handler is not None and handler.can_write and not path.name.startswith("crash-"):
             out.append(path)
     return out

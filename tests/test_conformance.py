@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aigc_label import api
-from aigc_label.formats import detect
+from aigc_label.formats import SNIFF_BYTES, detect
 from tests.conftest import label_bytes, make_label, read_labels
 from tests.corpus import writable_files
 
@@ -42,8 +42,8 @@ def test_relabel_keeps_exactly_one(sample: Path) -> None:
 
 def test_output_is_same_format(sample: Path) -> None:
     data = sample.read_bytes()
-    before = detect(data[:64])
-    after = detect(label_bytes(data)[:64])
+    before = detect(data[:SNIFF_BYTES])
+    after = detect(label_bytes(data)[:SNIFF_BYTES])
     assert before is not None
     assert after is before
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aigc_label import api
-from aigc_label.formats import HANDLERS, detect
+from aigc_label.formats import HANDLERS, SNIFF_BYTES, detect
 from tests.corpus import SAMPLES
 
 
@@ -33,7 +33,7 @@ def test_handler_names_unique_and_extensions_disjoint() -> None:
     ],
 )
 def test_samples_detected(sample: str, fmt: str) -> None:
-    handler = detect((SAMPLES / sample).read_bytes()[:64])
+    handler = detect((SAMPLES / sample).read_bytes()[:SNIFF_BYTES])
     assert handler is not None
     assert handler.name == fmt
 

@@ -249,3 +249,28 @@ def _add_description(rdf: etree._Element, about: str, props: dict[str, str]) -> 
     elif prev is None and not (rdf.text or "").strip():
         rdf.text = "\n  "
     return desc
+
+
+def remove_aigc(packet: bytes, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """``packet`` without any TC260:AIGC (element or attribute form); everything else kept.
+
+    Used when the label moves from a non-standard placement (an XMP chunk in a
+    format whose standard slot is elsewhere) to the standard one, so the file
+    keeps exactly one label. This is relocation, not removal: the caller always
+    writes the new label in the same operation.
+    """
+    header, body, trailer = _split(packet)
+    root = _parse(body, limits)
+    emptied: list[etree._Element | None] = []
+    for el in list(root.iter(_AIGC)):
+        emptied.append(el.getparent())
+        _remove_keep_tail(el)
+    for desc in list(root.iter(_DESC)):
+        if _AIGC in desc.attrib:
+            del desc.attrib[_AIGC]
+            emptied.append(desc)
+    for parent in emptied:
+        if parent is not None and _is_empty_description(parent):
+            _remove_keep_tail(parent)
+    xml = etree.tostring(root, encoding="utf-8")
+    return (header or _DEFAULT_HEADER) + b"\n" + xml + b"\n" + (trailer or _DEFAULT_TRAILER)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aigc_label import AigcLabelError, api
-from aigc_label.formats import detect
+from aigc_label.formats import SNIFF_BYTES, detect
 from tests.conftest import label_bytes, make_label, read_labels
 from tests.corpus import writable_files
 
@@ -32,7 +32,7 @@ def exercise(data: bytes) -> None:
         api.label_stream(io.BytesIO(data), out, make_label("fuzz"))
     except AigcLabelError:
         return
-    assert detect(out.getvalue()[:64]) is not None
+    assert detect(out.getvalue()[:SNIFF_BYTES]) is not None
     assert read_labels(out.getvalue()) == [make_label("fuzz").to_json()]
 
 

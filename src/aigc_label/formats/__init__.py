@@ -7,6 +7,7 @@ capabilities.
 
 from __future__ import annotations
 
+from .avi import AviHandler
 from .base import FoundLabel, Handler, ReadResult, WriteOptions
 from .flac import FlacHandler
 from .flv import FlvHandler
@@ -24,6 +25,7 @@ from .png import PngHandler
 from .svg import SvgHandler
 from .text import TextHandler
 from .tiff import TiffHandler
+from .wav import WavHandler
 from .webp import WebpHandler
 
 HANDLERS: tuple[Handler, ...] = (
@@ -31,6 +33,8 @@ HANDLERS: tuple[Handler, ...] = (
     PngHandler(),
     GifHandler(),
     WebpHandler(),
+    WavHandler(),
+    AviHandler(),
     TiffHandler(),
     HeifHandler(),
     Mp3Handler(),
@@ -47,7 +51,7 @@ HANDLERS: tuple[Handler, ...] = (
 )
 """Every registered handler, most specific sniff first."""
 
-SNIFF_BYTES = 64
+SNIFF_BYTES = 256
 """How many leading bytes ``detect`` needs."""
 
 

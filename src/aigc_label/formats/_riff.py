@@ -1,4 +1,4 @@
-"""Generic RIFF chunk walker shared by the RIFF-based handlers (WebP now; WAV, RF64, AVI later).
+"""Generic RIFF chunk walker shared by the RIFF-based handlers (WebP, WAV/RF64/BW64, AVI).
 
 A RIFF file is a form header ``"RIFF" size:u32le form_type:4cc`` followed by
 chunks ``id:4cc size:u32le data[size] pad[size & 1]`` (Microsoft "Multimedia
@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .._io import copy_range, read_exact, stream_size
+from .._io import copy_range, read_bounded, read_exact, stream_size
 from ..errors import CorruptFileError, LimitExceededError, TruncatedError
 from ..limits import Limits
 
@@ -163,6 +163,7 @@ def iter_chunks(
     *,
     depth: int = 0,
     large_sizes: Mapping[bytes, int] | None = None,
+    clamp_ids: frozenset[bytes] = frozenset(),
 ) -> Iterator[RiffChunk]:
     """Yield the chunks between ``start`` and ``end`` (a form body or a LIST body).
 
@@ -170,6 +171,9 @@ def iter_chunks(
     ``chunk.data_offset`` to read. ``end`` must already be within the stream.
     ``depth`` is the nesting level of this walk (0 for the form body).
     ``large_sizes`` maps chunk ids to real sizes for RF64 placeholder sizes.
+    A chunk whose id is in ``clamp_ids`` and that runs past ``end`` is cut at
+    ``end`` instead of raising (a WAV ``data`` chunk left with a 0 or
+    0xFFFFFFFF size by a streaming writer).
 
     Raises:
         CorruptFileError: a chunk runs past ``end``.
@@ -191,6 +195,8 @@ def iter_chunks(
         if size == RF64_PLACEHOLDER and large_sizes is not None and cid in large_sizes:
             size = large_sizes[cid]
         chunk = RiffChunk(cid, size, pos)
+        if chunk.data_end > end and cid in clamp_ids:
+            chunk = RiffChunk(cid, end - chunk.data_offset, pos)
         if chunk.data_end > end:
             raise CorruptFileError(
                 fmt, pos, f"chunk {cid!r} declares {size} bytes, past the end of its parent"
@@ -253,3 +259,62 @@ def copy_chunk(src: BinaryIO, dst: BinaryIO, chunk: RiffChunk, fmt: str = "riff"
     if chunk.size & 1:
         dst.write(b"\x00")
     return chunk.total_size
+
+
+# ---------------------------------------------------------------- LIST/INFO and _PMX (WAV, AVI)
+
+LIST = b"LIST"
+INFO = b"INFO"
+PMX = b"_PMX"
+"""Chunk holding an XMP packet in WAV/AVI (Adobe; read and written by exiftool)."""
+
+AIGC = b"AIGC"
+"""Chunk id of the label: a top-level WAV chunk, or a LIST/INFO child in AVI."""
+
+
+def read_data(f: BinaryIO, chunk: RiffChunk, limits: Limits, fmt: str, what: str) -> bytes:
+    """Load one chunk's data, bounded by ``limits.max_metadata_bytes``."""
+    f.seek(chunk.data_offset)
+    return read_bounded(f, chunk.size, limits.max_metadata_bytes, fmt, what)
+
+
+def is_info_list(f: BinaryIO, chunk: RiffChunk, fmt: str) -> bool:
+    """True for a ``LIST`` chunk of type ``INFO``."""
+    return chunk.cid == LIST and read_list_type(f, chunk, fmt) == INFO
+
+
+def list_children(
+    f: BinaryIO, chunk: RiffChunk, fmt: str, limits: Limits, depth: int = 1
+) -> list[RiffChunk]:
+    """The sub-chunks of a ``LIST`` chunk (after its list type)."""
+    start = chunk.data_offset + LIST_TYPE.size
+    return list(iter_chunks(f, start, chunk.data_end, fmt, limits, depth=depth))
+
+
+def zstr(data: bytes) -> str:
+    """An INFO/label value as text: trailing NULs (ZSTR terminators) dropped, bad UTF-8 replaced."""
+    return data.rstrip(b"\x00").decode("utf-8", "replace")
+
+
+def rebuild_list(
+    f: BinaryIO,
+    list_type: bytes,
+    children: list[RiffChunk],
+    extra: list[tuple[bytes, bytes]],
+    limits: Limits,
+    fmt: str,
+) -> bytes:
+    """The data of a ``LIST`` chunk holding ``children`` (copied from ``f``) plus ``extra``.
+
+    Meant for small metadata lists (INFO): the whole list is held in memory,
+    bounded by ``limits.max_metadata_bytes``.
+    """
+    parts = [list_type]
+    total = LIST_TYPE.size
+    for child in children:
+        total += child.total_size
+        if total > limits.max_metadata_bytes:
+            raise LimitExceededError("LIST size", total, limits.max_metadata_bytes, fmt)
+        parts.append(chunk_bytes(child.cid, read_data(f, child, limits, fmt, "list item"), fmt))
+    parts.extend(chunk_bytes(cid, data, fmt) for cid, data in extra)
+    return b"".join(parts)

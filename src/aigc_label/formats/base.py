@@ -67,7 +67,7 @@ class Handler:
     """False for formats with no metadata slot (plain text)."""
 
     def sniff(self, head: bytes) -> bool:
-        """True when the first bytes (up to 64) identify this format."""
+        """True when the first bytes (up to ``SNIFF_BYTES``, 256) identify this format."""
         raise NotImplementedError
 
     def sniff_weak(self, head: bytes) -> bool:
