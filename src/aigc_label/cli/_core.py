@@ -1,10 +1,4 @@
-"""Command line: ``aigc-label label|inspect|formats|demo``.
-
-Each command parses options, calls one library function and renders the
-result. Errors are mapped to exit codes in one place (:func:`main`): any
-:class:`AigcLabelError` prints one line on stderr and exits with its
-``exit_code`` (2), never a traceback.
-"""
+"""The ``aigc-label`` group and its core commands: ``label``, ``inspect``, ``formats``, ``demo``."""
 
 from __future__ import annotations
 
@@ -15,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, api, formats
-from .errors import AigcLabelError
+from .. import __version__, api, formats
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -175,24 +168,6 @@ def formats_cmd() -> None:
 )
 def demo_cmd(workdir: str) -> None:
     """Make sample images, label them and inspect the results."""
-    from .demo import run_demo
+    from ..demo import run_demo
 
     run_demo(Path(workdir), click.echo)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point: map every library error to one stderr line + exit code."""
-    try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aigc-label: aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except AigcLabelError as e:
-        click.echo(f"aigc-label: error: {e.message}", err=True)
-        sys.exit(e.exit_code)
-    except OSError as e:
-        click.echo(f"aigc-label: error: {e.strerror or e}", err=True)
-        sys.exit(2)
