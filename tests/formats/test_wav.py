@@ -321,3 +321,31 @@ def test_mutation_fuzz(data: st.DataObject) -> None:
         else:
             del raw[pos : pos + data.draw(st.integers(1, 16))]
     run_both(bytes(raw))
+
+
+def test_id3_chunk_label_read_and_moved(tmp_path: Path) -> None:
+    """A TXXX:AIGC in a WAV ``id3 `` chunk (mutagen/Audacity style) is read and relocated."""
+    import mutagen.id3
+    import mutagen.wave
+
+    src = tmp_path / "id3.wav"
+    src.write_bytes(PLAIN.read_bytes())
+    wav = mutagen.wave.WAVE(src)
+    wav.add_tags()
+    assert wav.tags is not None
+    wav.tags.add(mutagen.id3.TIT2(encoding=3, text=["Song"]))
+    wav.tags.add(mutagen.id3.TXXX(encoding=3, desc="AIGC", text=['{"Label":"3"}']))
+    wav.save()
+    found = [
+        (f.raw, f.standard)
+        for f in HANDLER.read(io.BytesIO(src.read_bytes()), DEFAULT_LIMITS).labels
+    ]
+    assert found == [('{"Label":"3"}', False)]
+    out = label_bytes(src.read_bytes())
+    assert read_labels(out) == [make_label().to_json()]
+    dst = tmp_path / "out.wav"
+    dst.write_bytes(out)
+    tags = mutagen.wave.WAVE(dst).tags
+    assert tags is not None
+    assert str(tags["TIT2"]) == "Song"
+    assert not tags.getall("TXXX:AIGC")

@@ -36,6 +36,7 @@ from :mod:`._riff`.
 from __future__ import annotations
 
 import dataclasses
+import io
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO, TypeAlias
@@ -45,7 +46,7 @@ from ..errors import CorruptFileError, LimitExceededError
 from ..limits import Limits
 from ..model import Problem
 from ..xmp import read_xmp, remove_aigc
-from . import _riff
+from . import _id3, _riff
 from .base import FoundLabel, Handler, ReadResult, WriteOptions, collect_xmp
 
 FMT = "wav"
@@ -181,6 +182,10 @@ def read_riff_labels(
                     data = _riff.read_data(src, child, limits, fmt, "INFO AIGC")
                     found = FoundLabel(_riff.zstr(data), info_placement, child.offset)
                     result.labels.append(dataclasses.replace(found, standard=info_standard))
+        elif chunk.cid in ID3_CHUNK_IDS:
+            tag = _chunk_id3(src, chunk, limits, fmt, result)
+            if tag is not None:
+                _id3.collect_labels([tag], fmt, limits, result, txxx_standard=False)
         elif chunk.cid == _riff.PMX:
             before = len(result.labels)
             packet = _riff.read_data(src, chunk, limits, fmt, "_PMX chunk")
@@ -189,6 +194,27 @@ def read_riff_labels(
                 dataclasses.replace(found, standard=False) for found in result.labels[before:]
             ]
     return result
+
+
+ID3_CHUNK_IDS = (b"id3 ", b"ID3 ")
+"""Chunk ids under which WAV/AIFF-style writers embed an ID3v2 tag."""
+
+
+def _chunk_id3(
+    src: BinaryIO, chunk: _riff.RiffChunk, limits: Limits, fmt: str, out: ReadResult | None
+) -> _id3.Tag | None:
+    """The ID3v2 tag inside an ``id3 `` chunk; a broken foreign tag is a warning, not an error."""
+    try:
+        tag = _id3.parse_tag(src, chunk.data_offset, fmt, limits)
+    except (CorruptFileError, LimitExceededError) as e:
+        if out is not None:
+            out.problems.append(Problem("id3_unreadable", f"ID3 chunk: {e.message}", "warning"))
+        return None
+    if tag.end > chunk.data_offset + chunk.size:
+        if out is not None:
+            out.problems.append(Problem("id3_unreadable", "ID3 tag runs past its chunk", "warning"))
+        return None
+    return tag
 
 
 def clean_metadata_chunk(
@@ -208,6 +234,13 @@ def clean_metadata_chunk(
         if not kept:
             return None
         return _riff.LIST, _riff.rebuild_list(src, _riff.INFO, kept, [], limits, fmt)
+    if chunk.cid in ID3_CHUNK_IDS:
+        tag = _chunk_id3(src, chunk, limits, fmt, None)
+        if tag is None or not _id3.label_frames_changing(tag, fmt, limits):
+            return chunk
+        buf = io.BytesIO()
+        _id3.write_tag(tag, buf, fmt, limits, None)
+        return chunk.cid, buf.getvalue()
     if chunk.cid == _riff.PMX:
         packet = _riff.read_data(src, chunk, limits, fmt, "_PMX chunk")
         if _pmx_has_label(packet, limits):
@@ -241,12 +274,6 @@ class WavHandler(Handler):
             info_standard=False,
             xmp_placement=XMP_PLACEMENT,
         )
-        if any(c.cid in (b"id3 ", b"ID3 ") for c in layout.chunks):
-            result.problems.append(
-                Problem(
-                    "wav_id3_unread", "ID3 chunk present; ID3 labels in WAV are not read", "warning"
-                )
-            )
         return result
 
     def write(self, src: BinaryIO, dst: BinaryIO, opts: WriteOptions, limits: Limits) -> None:
