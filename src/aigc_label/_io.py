@@ -70,8 +70,11 @@ def copy_range(src: BinaryIO, dst: BinaryIO, start: int, length: int | None, fmt
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+def atomic_output(path: str | os.PathLike[str], *, durable: bool = True) -> Iterator[BinaryIO]:
     """Yield a temp file beside ``path``; on success fsync and rename it into place.
+
+    ``durable=False`` skips the fsync (the rename is still atomic): faster for
+    batch jobs that can redo work after a power loss, as ``cp`` does.
 
     The temp file is opened read-write so the caller can verify what it wrote.
 
@@ -84,7 +87,8 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "w+b") as out:
             yield out
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         with contextlib.suppress(OSError):
             mode = os.stat(target).st_mode if target.exists() else 0o666 & ~_umask()
             os.chmod(tmp, mode & 0o7777)

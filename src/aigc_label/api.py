@@ -267,16 +267,18 @@ def label_file(
     request: LabelRequest,
     *,
     limits: Limits = DEFAULT_LIMITS,
+    durable: bool = True,
 ) -> LabelOutcome:
     """Label ``src_path`` into a new file ``dst_path`` atomically.
 
     The output is re-read before it replaces anything: it must hold exactly one
-    label equal to ours, or nothing is written.
+    label equal to ours, or nothing is written. ``durable`` fsyncs the output
+    before the rename (the default; ``cp`` does not).
     """
     label = request.build()
     src_name, dst_name = os.fspath(src_path), os.fspath(dst_path)
     try:
-        with open(src_name, "rb") as src, atomic_output(dst_name) as dst:
+        with open(src_name, "rb") as src, atomic_output(dst_name, durable=durable) as dst:
             fmt = label_stream(
                 src,
                 dst,
