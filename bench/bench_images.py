@@ -170,7 +170,8 @@ def main() -> None:
             rows.append((src.suffix[1:], labeled.stat().st_size, CountingReader.total, t))
         stay.close()
     print(
-        "| format | size | label (lib) | plain copy | lib / copy | exiftool -stay_open | "
+        "| format | size | label (fsync) | label (no fsync) | plain copy | no-fsync / copy | "
+        "exiftool -stay_open | "
         "exiftool / lib (no fsync) | exiftool (process) | CLI process | cp process | inspect | "
         "exiftool read | bytes read by inspect |"
     )
