@@ -304,3 +304,31 @@ def _verify_written(dst: BinaryIO, fmt: str, label: Label, limits: Limits) -> No
         raise CorruptFileError(
             fmt, None, f"internal check failed: output has {len(got)} label copies, expected 1"
         )
+
+
+def label_in_place(
+    path: str | os.PathLike[str], request: LabelRequest, *, limits: Limits = DEFAULT_LIMITS
+) -> LabelOutcome:
+    """Label ``path`` itself, patching only metadata when the format has room for it.
+
+    Handlers with a ``write_in_place(f, opts, limits) -> bool`` method (MP4 with a
+    ``free`` box after ``moov``) rewrite a few KB in O(metadata) time; everything
+    else falls back to :func:`label_file` onto the same path (atomic). The in-place
+    patch is not atomic: a crash mid-write can damage the metadata box it was
+    writing, never the media payload.
+    """
+    label = request.build()
+    name = os.fspath(path)
+    try:
+        with open(name, "r+b") as f:
+            handler = _sniff(f, Path(name).suffix or None)
+            patch = getattr(handler, "write_in_place", None)
+            opts = WriteOptions(label.to_json(), request.iptc_value())
+            if patch is not None and patch(f, opts, limits):
+                f.flush()
+                os.fsync(f.fileno())
+                _verify_written(f, handler.name, label, limits)
+                return LabelOutcome(name, name, handler.name, label)
+    except OSError as e:
+        raise FileAccessError(f"cannot label {name}: {e.strerror or e}") from e
+    return label_file(name, name, request, limits=limits)

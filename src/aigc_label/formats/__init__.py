@@ -18,6 +18,7 @@ from .jpeg import JpegHandler
 from .markdown import MarkdownHandler
 from .matroska import MatroskaHandler
 from .mp3 import Mp3Handler
+from .mp4 import Mp4Handler
 from .ogg import OggHandler
 from .ooxml import OoxmlHandler
 from .pdf import PdfHandler
@@ -37,6 +38,7 @@ HANDLERS: tuple[Handler, ...] = (
     AviHandler(),
     TiffHandler(),
     HeifHandler(),
+    Mp4Handler(),
     Mp3Handler(),
     FlacHandler(),
     OggHandler(),
