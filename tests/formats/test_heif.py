@@ -7,12 +7,10 @@ cases (iloc versions and field sizes, 32-bit item IDs, image sequences with
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import random
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,6 @@ from aigc_label import api
 from aigc_label.errors import AigcLabelError, CorruptFileError, LimitExceededError, TruncatedError
 from aigc_label.formats import detect
 from aigc_label.formats._bmff import Box, Budget, iter_buffer_boxes, shift_chunk_offsets
-from aigc_label.formats.base import WriteOptions
 from aigc_label.formats.heif import HeifHandler, _item_data, _parse_meta, _top_level
 from aigc_label.limits import DEFAULT_LIMITS, Limits
 from tests.conftest import (
@@ -37,6 +34,8 @@ from tests.conftest import (
     read_labels,
     requires_exiftool,
 )
+from tests.harness import poke, read_and_write_cleanly
+from tests.media import exiftool_json, ffprobe_errors
 
 pillow_heif = pytest.importorskip("pillow_heif")
 pillow_heif.register_heif_opener()
@@ -146,7 +145,7 @@ def test_exiftool_reads_ours_and_keeps_metadata(
     dst.write_bytes(label_bytes(src.read_bytes()))
     assert exiftool_aigc(dst) == make_label().to_json()
     assert exiftool_warnings(dst) == exiftool_warnings(src)
-    tags = json.loads(exiftool("-j", "-XMP-dc:Title", "-EXIF:Make", dst))[0]
+    tags = exiftool_json(dst, "-XMP-dc:Title", "-EXIF:Make")
     assert tags["Title"] == "Hello"
     assert tags["Make"] == "TestMaker"
 
@@ -163,7 +162,7 @@ def test_read_label_written_by_exiftool(ext: str, tmp_path: Path) -> None:
     out.write_bytes(label_bytes(path.read_bytes()))
     assert read_labels(out.read_bytes()) == [make_label().to_json()]
     assert exiftool_aigc(out) == make_label().to_json()
-    assert json.loads(exiftool("-j", "-XMP-dc:Title", out))[0]["Title"] == "T"
+    assert exiftool_json(out, "-XMP-dc:Title")["Title"] == "T"
     assert exiftool_warnings(out) == exiftool_warnings(path)
     assert _frames(out.read_bytes()) == _frames(path.read_bytes())
 
@@ -173,12 +172,7 @@ def test_ffprobe_no_new_complaints(avif: bytes, tmp_path: Path) -> None:
     src, dst = tmp_path / "in.avif", tmp_path / "out.avif"
     src.write_bytes(avif)
     dst.write_bytes(label_bytes(avif))
-
-    def errors(p: Path) -> str:
-        cmd = ["ffprobe", "-v", "error", str(p)]
-        return subprocess.run(cmd, capture_output=True, text=True, check=False).stderr
-
-    assert errors(dst) == errors(src)
+    assert ffprobe_errors(dst) == ffprobe_errors(src)
 
 
 def test_wrong_extension_label_file(heic: bytes, tmp_path: Path) -> None:
@@ -427,26 +421,14 @@ def test_declared_sizes_checked_before_allocating() -> None:
 def test_truncation_at_every_offset(heic: bytes) -> None:
     labeled = label_bytes(heic)
     for cut in range(len(labeled)):
-        _read_write_or_error(labeled[:cut])
+        read_and_write_cleanly(H, labeled[:cut])
 
 
 def test_random_bytes() -> None:
     rng = random.Random(45438)
     for _ in range(300):
         head = b"\0\0\0\x14ftypheic\0\0\0\0mif1"
-        _read_write_or_error(head + rng.randbytes(rng.randrange(0, 400)))
-
-
-def _read_write_or_error(data: bytes) -> None:
-    with contextlib.suppress(AigcLabelError):
-        H.read(io.BytesIO(data), DEFAULT_LIMITS)
-    try:
-        out = io.BytesIO()
-        H.write(io.BytesIO(data), out, WriteOptions(make_label().to_json(), None), DEFAULT_LIMITS)
-    except AigcLabelError:
-        return
-    labels = H.read(io.BytesIO(out.getvalue()), DEFAULT_LIMITS).labels
-    assert [x.raw for x in labels] == [make_label().to_json()]
+        read_and_write_cleanly(H, head + rng.randbytes(rng.randrange(0, 400)))
 
 
 @pytest.fixture(scope="module")
@@ -460,10 +442,7 @@ def fuzz_seed() -> bytes:
 @given(data=st.data())
 def test_fuzz_mutations(fuzz_seed: bytes, data: st.DataObject) -> None:
     buf = bytearray(fuzz_seed)
-    for _ in range(data.draw(st.integers(1, 6))):
-        at = data.draw(st.integers(0, len(buf) - 1))
-        buf[at] = data.draw(st.integers(0, 255))
-    _read_write_or_error(bytes(buf))
+    read_and_write_cleanly(H, poke(data, buf, len(buf) - 1))
 
 
 def test_walkers_are_bounded() -> None:
@@ -498,7 +477,7 @@ def test_exif_user_comment_label_moves_to_xmp(fmt: str, tmp_path: Path) -> None:
         src, dst = tmp_path / "in", tmp_path / "out"
         src.write_bytes(data)
         dst.write_bytes(out)
-        assert json.loads(exiftool("-j", "-EXIF:Make", dst))[0]["Make"] == "PhoneMaker"
+        assert exiftool_json(dst, "-EXIF:Make")["Make"] == "PhoneMaker"
         assert exiftool_warnings(dst) == exiftool_warnings(src)
 
 

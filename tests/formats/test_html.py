@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 import io
 import time
@@ -16,9 +15,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from aigc_label import api
-from aigc_label.errors import AigcLabelError
 from aigc_label.formats import HANDLERS, Handler, detect
-from aigc_label.formats.base import WriteOptions
 from aigc_label.limits import DEFAULT_LIMITS
 from tests.conftest import (
     FIXTURES,
@@ -29,12 +26,12 @@ from tests.conftest import (
     read_labels,
     requires_exiftool,
 )
+from tests.harness import inspect_and_label_cleanly, splice, truncations_fail_cleanly
 
 HANDLER: Handler = next(h for h in HANDLERS if h.name == "html")
 PAGE = FIXTURES / "html" / "page.html"
 LABEL = make_label()
 META = f'<meta name="AIGC" content="{html.escape(LABEL.to_json())}">'.encode()
-OPTS = WriteOptions(LABEL.to_json(), None)
 
 
 def read_all(data: bytes) -> list[str]:
@@ -196,12 +193,7 @@ def test_huge_page_parses_only_the_head_quickly() -> None:
 
 
 def test_every_truncation_is_clean() -> None:
-    data = label_bytes(PAGE.read_bytes())
-    for cut in range(0, len(data), 2):
-        with contextlib.suppress(AigcLabelError):
-            HANDLER.read(io.BytesIO(data[:cut]), DEFAULT_LIMITS)
-        with contextlib.suppress(AigcLabelError):
-            HANDLER.write(io.BytesIO(data[:cut]), io.BytesIO(), OPTS, DEFAULT_LIMITS)
+    truncations_fail_cleanly(HANDLER, label_bytes(PAGE.read_bytes()), step=2)
 
 
 LABELED = label_bytes(PAGE.read_bytes())
@@ -210,21 +202,6 @@ LABELED = label_bytes(PAGE.read_bytes())
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_mutations_read_and_write_cleanly(data: st.DataObject) -> None:
-    raw = bytearray(LABELED)
-    for _ in range(data.draw(st.integers(1, 6))):
-        pos = data.draw(st.integers(0, len(raw) - 1))
-        if data.draw(st.booleans()):
-            raw[pos : pos + 1] = data.draw(
-                st.sampled_from([b"<", b">", b'"', b"'", b"<!--", b"<script>", b"\xff"])
-            )
-        else:
-            del raw[pos : pos + data.draw(st.integers(1, 8))]
-    blob = bytes(raw)
-    with contextlib.suppress(AigcLabelError):
-        HANDLER.read(io.BytesIO(blob), DEFAULT_LIMITS)
-    out = io.BytesIO()
-    try:
-        api.label_stream(io.BytesIO(blob), out, make_label("fuzz"), hint="html")
-    except AigcLabelError:
-        return
-    assert read_all(out.getvalue()) == [make_label("fuzz").to_json()]
+    tokens = [b"<", b">", b'"', b"'", b"<!--", b"<script>", b"\xff"]
+    blob = splice(data, bytearray(LABELED), tokens)
+    inspect_and_label_cleanly(blob, "html", HANDLER, read_back=HANDLER)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,15 +15,20 @@ from hypothesis import strategies as st
 from aigc_label import api
 from aigc_label.errors import AigcLabelError, LimitExceededError, UnsupportedFormatError
 from aigc_label.formats import HANDLERS, Handler, detect
-from aigc_label.formats.base import WriteOptions
 from aigc_label.limits import DEFAULT_LIMITS, Limits
 from tests.conftest import FIXTURES, PRODUCER, label_bytes, make_label, read_labels
+from tests.harness import (
+    OPTS,
+    inspect_and_label_cleanly,
+    run_aigc_label,
+    splice,
+    truncations_fail_cleanly,
+)
 
 HANDLER: Handler = next(h for h in HANDLERS if h.name == "markdown")
 JEKYLL = FIXTURES / "markdown" / "jekyll-post.md"
 HUGO = FIXTURES / "markdown" / "hugo-crlf-labeled.md"
 LABEL = make_label()
-OPTS = WriteOptions(LABEL.to_json(), None)
 
 
 def split_front_matter(data: bytes) -> tuple[str, str]:
@@ -56,9 +58,9 @@ def without_aigc_block(data: bytes) -> bytes:
 
 def test_cli_label_merges_into_existing_front_matter(tmp_path: Path) -> None:
     out = tmp_path / "post.md"
-    cmd = [sys.executable, "-m", "aigc_label", "label", str(JEKYLL), "-o", str(out)]
-    cmd += ["--producer", PRODUCER, "--produce-id", LABEL.ProduceID]
-    subprocess.run(cmd, check=True, capture_output=True)
+    args = ["-o", out, "--producer", PRODUCER, "--produce-id", LABEL.ProduceID]
+    done = run_aigc_label("label", JEKYLL, *args)
+    assert done.returncode == 0, done.stderr
     data = out.read_bytes()
     original = JEKYLL.read_bytes()
     assert without_aigc_block(data) == original
@@ -223,9 +225,7 @@ def test_oversized_unclosed_front_matter() -> None:
 def test_invalid_utf8_front_matter_is_refused_but_body_is_free() -> None:
     bad = b"---\ntitle: \xff\xfe\n---\nbody\n"
     with pytest.raises(AigcLabelError):
-        HANDLER.write(
-            io.BytesIO(bad), io.BytesIO(), WriteOptions(LABEL.to_json(), None), DEFAULT_LIMITS
-        )
+        HANDLER.write(io.BytesIO(bad), io.BytesIO(), OPTS, DEFAULT_LIMITS)
     latin1_body = b"---\ntitle: x\n---\n" + b"plain text " * 8 + b"caf\xe9\n"
     out = label_bytes(latin1_body)
     assert out.endswith(b"---\n" + b"plain text " * 8 + b"caf\xe9\n")
@@ -241,15 +241,7 @@ def test_large_body_is_streamed_unchanged() -> None:
 
 
 def test_every_truncation_is_clean() -> None:
-    data = label_bytes(JEKYLL.read_bytes())
-    for cut in range(len(data)):
-        with contextlib.suppress(AigcLabelError):
-            HANDLER.read(io.BytesIO(data[:cut]), DEFAULT_LIMITS)
-        with contextlib.suppress(AigcLabelError):
-            out = io.BytesIO()
-            HANDLER.write(
-                io.BytesIO(data[:cut]), out, WriteOptions(LABEL.to_json(), None), DEFAULT_LIMITS
-            )
+    truncations_fail_cleanly(HANDLER, label_bytes(JEKYLL.read_bytes()))
 
 
 LABELED = label_bytes(JEKYLL.read_bytes())
@@ -258,21 +250,5 @@ LABELED = label_bytes(JEKYLL.read_bytes())
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_mutations_read_and_write_cleanly(data: st.DataObject) -> None:
-    raw = bytearray(LABELED)
-    for _ in range(data.draw(st.integers(1, 6))):
-        pos = data.draw(st.integers(0, len(raw) - 1))
-        if data.draw(st.booleans()):
-            raw[pos : pos + 1] = data.draw(
-                st.sampled_from([b"-", b"\n", b":", b'"', b"'", b"\xff"])
-            )
-        else:
-            del raw[pos : pos + data.draw(st.integers(1, 8))]
-    blob = bytes(raw)
-    with contextlib.suppress(AigcLabelError):
-        HANDLER.read(io.BytesIO(blob), DEFAULT_LIMITS)
-    out = io.BytesIO()
-    try:
-        api.label_stream(io.BytesIO(blob), out, make_label("fuzz"), hint="md")
-    except AigcLabelError:
-        return
-    assert read_labels(out.getvalue()) == [make_label("fuzz").to_json()]
+    blob = splice(data, bytearray(LABELED), [b"-", b"\n", b":", b'"', b"'", b"\xff"])
+    inspect_and_label_cleanly(blob, "md", HANDLER)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import subprocess
-import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -25,7 +21,6 @@ from aigc_label.limits import DEFAULT_LIMITS, Limits
 from tests.conftest import (
     FIXTURES,
     PRODUCER,
-    exiftool,
     exiftool_warnings,
     label_bytes,
     make_label,
@@ -33,6 +28,15 @@ from tests.conftest import (
     requires_exiftool,
     requires_ffmpeg,
 )
+from tests.harness import (
+    OPTS,
+    CountingStream,
+    mutate,
+    read_and_write_cleanly,
+    run_aigc_label,
+    within,
+)
+from tests.media import exiftool_json, ffmpeg, ffprobe, ffprobe_tags, framemd5
 
 HANDLER = MatroskaHandler()
 LABEL = make_label()
@@ -45,29 +49,6 @@ MASTERS = {E.ID_SEEKHEAD, E.ID_SEEK, E.ID_INFO, E.ID_TRACKS, E.ID_TAGS, E.ID_TAG
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def ffprobe_tags(path: Path) -> dict[str, str]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format_tags", "-of", "json", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    tags: dict[str, str] = json.loads(out).get("format", {}).get("tags", {})
-    return tags
-
-
-def ffmpeg(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    cmd = ["ffmpeg", "-v", "error", "-nostdin", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False)
-
-
-def framemd5(path: Path) -> str:
-    res = ffmpeg("-i", path, "-map", "0", "-f", "framemd5", "-")
-    assert res.returncode == 0, res.stderr
-    assert res.stderr == ""
-    return "\n".join(line for line in res.stdout.splitlines() if not line.startswith("#"))
 
 
 def segment(data: bytes) -> E.Element:
@@ -179,9 +160,7 @@ def test_round_trip_ffprobe_frames_and_seeking(path: Path, tmp_path: Path) -> No
 @requires_ffmpeg
 def test_other_metadata_survives(tmp_path: Path) -> None:
     def probe(p: Path) -> dict[str, object]:
-        cmd = ["ffprobe", "-v", "error", "-show_chapters", "-show_streams", "-of", "json", str(p)]
-        got: dict[str, object] = json.loads(subprocess.check_output(cmd))
-        return got
+        return ffprobe(p, "-show_chapters", "-show_streams")
 
     out = tmp_path / "out.mkv"
     out.write_bytes(label_bytes(MKV.read_bytes()))
@@ -322,7 +301,7 @@ def test_exiftool_sees_label_and_no_new_warnings(path: Path, tmp_path: Path) -> 
     out = tmp_path / f"out{path.suffix}"
     out.write_bytes(label_bytes(path.read_bytes()))
     assert exiftool_warnings(out) == exiftool_warnings(path)
-    got = json.loads(exiftool("-j", "-ee", "-Aigc", out))[0]
+    got = exiftool_json(out, "-ee", "-Aigc")
     assert got.get("Aigc") == LABEL.to_json()
 
 
@@ -347,26 +326,13 @@ def test_other_doctype_is_refused() -> None:
 # ---------------------------------------------------------------- hostile input
 
 
-def exercise(data: bytes) -> None:
-    with contextlib.suppress(AigcLabelError):
-        HANDLER.read(io.BytesIO(data), DEFAULT_LIMITS)
-    out = io.BytesIO()
-    try:
-        HANDLER.write(io.BytesIO(data), out, WriteOptions(LABEL.to_json(), None), DEFAULT_LIMITS)
-    except AigcLabelError:
-        return
-    found = HANDLER.read(io.BytesIO(out.getvalue()), DEFAULT_LIMITS).labels
-    assert [f.raw for f in found] == [LABEL.to_json()]
-
-
 @pytest.mark.parametrize("path", [WEBM, LIVE], ids=["webm", "live"])
 def test_truncation_at_many_offsets(path: Path) -> None:
     data = label_bytes(path.read_bytes(), make_label("first"))
-    start = time.monotonic()
-    cuts = list(range(0, 800)) + list(range(800, len(data), 37))
-    for cut in cuts:
-        exercise(data[:cut])
-    assert time.monotonic() - start < 10
+    with within(10):
+        cuts = list(range(0, 800)) + list(range(800, len(data), 37))
+        for cut in cuts:
+            read_and_write_cleanly(HANDLER, data[:cut])
 
 
 @pytest.mark.parametrize(
@@ -392,7 +358,7 @@ def test_truncation_at_many_offsets(path: Path) -> None:
     ],
 )
 def test_lying_sizes_raise_library_errors(data: bytes) -> None:
-    exercise(data)
+    read_and_write_cleanly(HANDLER, data)
     with pytest.raises(AigcLabelError):
         HANDLER.write(io.BytesIO(data), io.BytesIO(), WriteOptions("{}", None), DEFAULT_LIMITS)
 
@@ -429,17 +395,6 @@ def test_metadata_limit_applies_to_tags() -> None:
         HANDLER.read(io.BytesIO(big), Limits(max_metadata_bytes=1000))
 
 
-class CountingStream(io.BytesIO):
-    """Records the largest single read, to show payload is streamed, not loaded."""
-
-    largest = 0
-
-    def read(self, n: int | None = -1, /) -> bytes:
-        data = super().read(n)
-        self.largest = max(self.largest, len(data))
-        return data
-
-
 def test_payload_is_streamed_not_loaded() -> None:
     data = tiny_mkv(tags_element(tag(b"", simple("TITLE", "t"))), cluster(3_000_000))
     src = CountingStream(data)
@@ -447,7 +402,7 @@ def test_payload_is_streamed_not_loaded() -> None:
     assert src.largest < 1024
     src = CountingStream(data)
     out = io.BytesIO()
-    HANDLER.write(src, out, WriteOptions(LABEL.to_json(), None), DEFAULT_LIMITS)
+    HANDLER.write(src, out, OPTS, DEFAULT_LIMITS)
     assert src.largest <= 1024 * 1024
     assert read_labels(out.getvalue()) == [LABEL.to_json()]
 
@@ -457,23 +412,12 @@ def test_payload_is_streamed_not_loaded() -> None:
 def test_mutations_of_labeled_files(data: st.DataObject) -> None:
     path = data.draw(st.sampled_from(FILES))
     raw = bytearray(LABELED[path])
-    for _ in range(data.draw(st.integers(1, 6))):
+
+    def positions(now: bytearray) -> st.SearchStrategy[int]:
         # bias towards the metadata at the start and the Tags at the end
-        pos = data.draw(
-            st.one_of(st.integers(0, 700), st.integers(max(0, len(raw) - 600), len(raw) - 1))
-        )
-        kind = data.draw(st.sampled_from(["flip", "ff", "zero", "insert", "delete"]))
-        if kind == "flip":
-            raw[pos] ^= 1 << data.draw(st.integers(0, 7))
-        elif kind == "ff":
-            raw[pos : pos + 4] = b"\xff\xff\xff\xff"
-        elif kind == "zero":
-            raw[pos : pos + 2] = b"\x00\x00"
-        elif kind == "insert":
-            raw[pos:pos] = data.draw(st.binary(min_size=1, max_size=8))
-        else:
-            del raw[pos : pos + data.draw(st.integers(1, 8))]
-    exercise(bytes(raw))
+        return st.one_of(st.integers(0, 700), st.integers(max(0, len(now) - 600), len(now) - 1))
+
+    read_and_write_cleanly(HANDLER, mutate(data, raw, positions, zero=2, run=8))
 
 
 LABELED = {p: label_bytes(p.read_bytes(), make_label("fuzz-base")) for p in FILES}
@@ -482,8 +426,8 @@ LABELED = {p: label_bytes(p.read_bytes(), make_label("fuzz-base")) for p in FILE
 @given(st.binary(max_size=300))
 @settings(max_examples=200, deadline=None)
 def test_random_bytes_after_magic(blob: bytes) -> None:
-    exercise(E.EBML_MAGIC + blob)
-    exercise(tiny_mkv(blob))
+    read_and_write_cleanly(HANDLER, E.EBML_MAGIC + blob)
+    read_and_write_cleanly(HANDLER, tiny_mkv(blob))
 
 
 def test_seekhead_without_room_drops_tags_entries_and_reader_walks() -> None:
@@ -526,21 +470,8 @@ def test_unknown_size_clusters_are_resolved() -> None:
 
 def test_cli_label_then_inspect(tmp_path: Path) -> None:
     out = tmp_path / "out.webm"
-    cli = [sys.executable, "-m", "aigc_label"]
-    done = subprocess.run(
-        [*cli, "label", str(LIVE), "-o", str(out), "--producer", PRODUCER, "--produce-id", "cli-1"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_aigc_label("label", LIVE, "-o", out, "--producer", PRODUCER, "--produce-id", "cli-1")
     assert done.returncode == 0, done.stderr
-    report = subprocess.run(
-        [*cli, "inspect", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    report = run_aigc_label("inspect", "--json", out)
     assert json.loads(report.stdout)["verdict"] == "compliant"
     assert json.loads(read_labels(out.read_bytes())[0])["ProduceID"] == "cli-1"

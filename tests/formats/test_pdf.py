@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import time
+import random
 import zlib
+from functools import partial
 from pathlib import Path
 
 import pikepdf
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aigc_label import api
-from aigc_label.cli import cli
 from aigc_label.errors import AigcLabelError, CorruptFileError, UnsupportedFormatError
 from aigc_label.formats import detect
 from aigc_label.formats.base import WriteOptions
@@ -24,7 +22,6 @@ from aigc_label.formats.pdf import PdfHandler
 from aigc_label.limits import DEFAULT_LIMITS, Limits
 from tests.conftest import (
     FIXTURES,
-    PRODUCER,
     exiftool,
     exiftool_aigc,
     exiftool_warnings,
@@ -33,6 +30,15 @@ from tests.conftest import (
     read_labels,
     requires_exiftool,
 )
+from tests.harness import (
+    OPTS,
+    apply_edits,
+    byte_edits,
+    invoke_label,
+    read_and_write_cleanly,
+    within,
+)
+from tests.media import exiftool_json
 
 HANDLER = PdfHandler()
 LIMITS = DEFAULT_LIMITS
@@ -142,7 +148,7 @@ def test_sniff_by_bytes_not_extension() -> None:
 def test_input_stream_not_modified() -> None:
     src = io.BytesIO(CLASSIC)
     HANDLER.read(src, LIMITS)
-    HANDLER.write(src, io.BytesIO(), WriteOptions(LABEL.to_json(), None), LIMITS)
+    HANDLER.write(src, io.BytesIO(), OPTS, LIMITS)
     assert src.getvalue() == CLASSIC
 
 
@@ -150,9 +156,7 @@ def test_cli_label_command(tmp_path: Path) -> None:
     src = tmp_path / "in.pdf"
     src.write_bytes(CLASSIC)
     dst = tmp_path / "out.pdf"
-    res = CliRunner().invoke(
-        cli, ["label", str(src), "-o", str(dst), "--producer", PRODUCER, "--produce-id", "cli-1"]
-    )
+    res = invoke_label(src, dst, "--produce-id", "cli-1")
     assert res.exit_code == 0, res.output
     assert json.loads(docinfo(dst.read_bytes())["/AIGC"])["ProduceID"] == "cli-1"
     assert api.inspect_file(dst).verdict == "compliant"
@@ -200,7 +204,7 @@ def test_missing_newline_before_update_and_classic_table_format() -> None:
 def test_exiftool_reads_ours_without_new_warnings(path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.pdf"
     out.write_bytes(label_bytes(path.read_bytes()))
-    tags = json.loads(exiftool("-j", "-PDF:AIGC", out))[0]
+    tags = exiftool_json(out, "-PDF:AIGC")
     assert tags["AIGC"] == LABEL.to_json()
     assert exiftool_aigc(out) is None  # no XMP copy left
     assert set(exiftool_warnings(out)) <= set(exiftool_warnings(path))
@@ -220,26 +224,16 @@ def test_exiftool_written_xmp_label_is_read(tmp_path: Path) -> None:
 # -- hostile input ---------------------------------------------------------------------------
 
 
-def exercise(data: bytes) -> None:
-    with contextlib.suppress(AigcLabelError):
-        HANDLER.read(io.BytesIO(data), LIMITS)
-    out = io.BytesIO()
-    try:
-        HANDLER.write(io.BytesIO(data), out, WriteOptions(LABEL.to_json(), None), LIMITS)
-    except AigcLabelError:
-        return
-    assert out.getvalue().startswith(data)
-    found = HANDLER.read(io.BytesIO(out.getvalue()), LIMITS).labels
-    assert [f.raw for f in found] == [LABEL.to_json()]
+exercise = partial(read_and_write_cleanly, HANDLER, limits=LIMITS, keeps_prefix=True)
+"""Read and write succeed or fail cleanly; a written file keeps the input as its prefix."""
 
 
 @pytest.mark.parametrize("data", [CLASSIC, XSTREAM], ids=["classic", "xstream"])
 def test_truncation_at_every_offset(data: bytes) -> None:
     labeled = label_bytes(data)
-    start = time.monotonic()
-    for cut in range(len(labeled)):
-        exercise(labeled[:cut])
-    assert time.monotonic() - start < 10
+    with within(10):
+        for cut in range(len(labeled)):
+            exercise(labeled[:cut])
 
 
 @pytest.mark.parametrize(
@@ -299,8 +293,6 @@ def test_prev_cycle_terminates() -> None:
 
 
 def test_random_bytes_after_header() -> None:
-    import random
-
     rng = random.Random(7)
     for _ in range(200):
         exercise(b"%PDF-1.7\n" + rng.randbytes(rng.randrange(0, 400)) + b"startxref\n9\n%%EOF")
@@ -309,13 +301,10 @@ def test_random_bytes_after_header() -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     base=st.sampled_from([CLASSIC, XSTREAM, XMP_LABELED]),
-    edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=6),
+    edits=byte_edits(10_000),
 )
 def test_fuzz_mutations(base: bytes, edits: list[tuple[int, int]]) -> None:
-    raw = bytearray(label_bytes(base))
-    for pos, value in edits:
-        raw[pos % len(raw)] = value
-    exercise(bytes(raw))
+    exercise(apply_edits(label_bytes(base), edits))
 
 
 def test_fixture_count_and_sizes() -> None:

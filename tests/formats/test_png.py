@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import random
 import struct
-import time
 import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
 from aigc_label import api
-from aigc_label.cli import cli
-from aigc_label.errors import AigcLabelError, CorruptFileError, LimitExceededError
+from aigc_label.errors import CorruptFileError, LimitExceededError
 from aigc_label.formats import detect
-from aigc_label.formats.base import WriteOptions
 from aigc_label.formats.png import PngHandler
 from aigc_label.limits import DEFAULT_LIMITS, Limits
 from aigc_label.xmp import update_xmp
@@ -37,12 +31,22 @@ from tests.conftest import (
     read_labels,
     requires_exiftool,
 )
+from tests.harness import (
+    CountingStream,
+    apply_edits,
+    byte_edits,
+    invoke_label,
+    read_and_write_cleanly,
+    read_cleanly,
+    truncations_raise,
+    within,
+)
+from tests.media import exiftool_json, frames
 
 SIG = b"\x89PNG\r\n\x1a\n"
 XMP_KW = b"XML:com.adobe.xmp"
 LIMITS = DEFAULT_LIMITS
 HANDLER = PngHandler()
-OPTS = WriteOptions(make_label().to_json(), None)
 
 
 def chunk(ctype: bytes, data: bytes) -> bytes:
@@ -84,15 +88,6 @@ def xmp_packet(label_json: str | None = None) -> bytes:
 def itxt(keyword: bytes, text: bytes, compressed: bool = False) -> bytes:
     body = zlib.compress(text) if compressed else text
     return chunk(b"iTXt", keyword + b"\0" + bytes([int(compressed), 0]) + b"\0\0" + body)
-
-
-def frames(data: bytes) -> list[tuple[bytes, Any]]:
-    with Image.open(io.BytesIO(data)) as im:
-        out = []
-        for i in range(getattr(im, "n_frames", 1)):
-            im.seek(i)
-            out.append((im.convert("RGBA").tobytes(), im.info.get("duration")))
-        return out
 
 
 # --- round trip and placement -------------------------------------------------------------
@@ -175,18 +170,10 @@ def test_big_idat_is_streamed_not_loaded() -> None:
     data = png_bytes()
     idat_at = data.index(b"IDAT") - 4
     big = data[:idat_at] + chunk(b"IDAT", payload) + data[idat_at:]
-
-    class Spy(io.BytesIO):
-        biggest = 0
-
-        def read(self, n: int | None = -1) -> bytes:
-            got = super().read(n)
-            Spy.biggest = max(Spy.biggest, len(got))
-            return got
-
+    src = CountingStream(big)
     out = io.BytesIO()
-    api.label_stream(Spy(big), out, make_label())
-    assert Spy.biggest <= 1024 * 1024
+    api.label_stream(src, out, make_label())
+    assert src.largest <= 1024 * 1024
     assert payload in out.getvalue()
 
 
@@ -194,9 +181,7 @@ def test_cli_label_command(tmp_path: Path) -> None:
     src = tmp_path / "in.png"
     src.write_bytes(png_bytes())
     dst = tmp_path / "out.png"
-    res = CliRunner().invoke(
-        cli, ["label", str(src), "-o", str(dst), "--producer", PRODUCER, "--produce-id", "cli-1"]
-    )
+    res = invoke_label(src, dst, "--produce-id", "cli-1")
     assert res.exit_code == 0, res.output
     labels = [json.loads(v) for v in read_labels(dst.read_bytes())]
     assert len(labels) == 1
@@ -283,7 +268,7 @@ def test_exiftool_reads_ours_without_new_warnings(tmp_path: Path) -> None:
     dst.write_bytes(label_bytes(src.read_bytes()))
     assert exiftool_aigc(dst) == make_label().to_json()
     assert exiftool_warnings(dst) == exiftool_warnings(src)
-    tags = json.loads(exiftool("-j", "-XMP:Title", "-XMP:CreatorTool", dst))[0]
+    tags = exiftool_json(dst, "-XMP:Title", "-XMP:CreatorTool")
     assert (tags["Title"], tags["CreatorTool"]) == ("Kept", "Gen")
     assert frames(dst.read_bytes()) == frames(src.read_bytes())
 
@@ -305,12 +290,7 @@ def test_exiftool_written_label_is_read_and_replaced(tmp_path: Path) -> None:
 
 
 def test_truncation_at_every_offset() -> None:
-    data = label_bytes(png_bytes())
-    for n in range(len(data)):
-        with pytest.raises(AigcLabelError):
-            HANDLER.read(io.BytesIO(data[:n]), LIMITS)
-        with pytest.raises(AigcLabelError):
-            HANDLER.write(io.BytesIO(data[:n]), io.BytesIO(), OPTS, LIMITS)
+    truncations_raise(HANDLER, label_bytes(png_bytes()))
 
 
 @pytest.mark.parametrize("length", [0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 1 << 20])
@@ -364,29 +344,15 @@ def test_corrupt_foreign_text_chunks_are_tolerated() -> None:
 
 def test_random_bytes_after_signature() -> None:
     rng = random.Random(1)
-    start = time.monotonic()
-    for _ in range(300):
-        data = SIG + rng.randbytes(rng.randrange(0, 400))
-        with contextlib.suppress(AigcLabelError):
-            HANDLER.read(io.BytesIO(data), LIMITS)
-    assert time.monotonic() - start < 5
+    with within(5):
+        for _ in range(300):
+            read_cleanly(HANDLER, SIG + rng.randbytes(rng.randrange(0, 400)), LIMITS)
 
 
 _FUZZ_BASE = label_bytes(with_text(png_bytes(), chunk(b"tEXt", b"AIGC\0{}")))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, len(_FUZZ_BASE) - 1), st.integers(0, 255)), max_size=6))
+@given(byte_edits(len(_FUZZ_BASE) - 1))
 def test_fuzz_mutations(edits: list[tuple[int, int]]) -> None:
-    data = bytearray(_FUZZ_BASE)
-    for at, value in edits:
-        data[at] = value
-    with contextlib.suppress(AigcLabelError):
-        HANDLER.read(io.BytesIO(bytes(data)), LIMITS)
-    out = io.BytesIO()
-    try:
-        HANDLER.write(io.BytesIO(bytes(data)), out, OPTS, LIMITS)
-    except AigcLabelError:
-        return
-    labels = HANDLER.read(io.BytesIO(out.getvalue()), LIMITS).labels
-    assert [f.raw for f in labels] == [make_label().to_json()]
+    read_and_write_cleanly(HANDLER, apply_edits(_FUZZ_BASE, edits), LIMITS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 import time
@@ -16,7 +15,6 @@ from lxml import etree
 from aigc_label import api
 from aigc_label.errors import AigcLabelError, LimitExceededError, UnsupportedFormatError
 from aigc_label.formats import HANDLERS, Handler, detect
-from aigc_label.formats.base import WriteOptions
 from aigc_label.limits import DEFAULT_LIMITS, Limits
 from aigc_label.xmp import RDF_NS, TC260_NS
 from tests.conftest import (
@@ -29,12 +27,12 @@ from tests.conftest import (
     read_labels,
     requires_exiftool,
 )
+from tests.harness import OPTS, inspect_and_label_cleanly, splice, truncations_fail_cleanly
 
 HANDLER: Handler = next(h for h in HANDLERS if h.name == "svg")
 PLAIN = FIXTURES / "svg" / "plain.svg"
 INKSCAPE = FIXTURES / "svg" / "inkscape.svg"
 LABEL = make_label()
-OPTS = WriteOptions(LABEL.to_json(), None)
 SVG_NS = "http://www.w3.org/2000/svg"
 
 
@@ -231,12 +229,7 @@ def test_large_document_is_fast() -> None:
 
 
 def test_every_truncation_is_clean() -> None:
-    data = label_bytes(INKSCAPE.read_bytes(), hint="svg")
-    for cut in range(0, len(data), 3):
-        with contextlib.suppress(AigcLabelError):
-            HANDLER.read(io.BytesIO(data[:cut]), DEFAULT_LIMITS)
-        with contextlib.suppress(AigcLabelError):
-            HANDLER.write(io.BytesIO(data[:cut]), io.BytesIO(), OPTS, DEFAULT_LIMITS)
+    truncations_fail_cleanly(HANDLER, label_bytes(INKSCAPE.read_bytes(), hint="svg"), step=3)
 
 
 LABELED = label_bytes(INKSCAPE.read_bytes(), hint="svg")
@@ -245,22 +238,8 @@ LABELED = label_bytes(INKSCAPE.read_bytes(), hint="svg")
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_mutations_read_and_write_cleanly(data: st.DataObject) -> None:
-    raw = bytearray(LABELED)
-    for _ in range(data.draw(st.integers(1, 6))):
-        pos = data.draw(st.integers(0, len(raw) - 1))
-        if data.draw(st.booleans()):
-            raw[pos : pos + 1] = data.draw(st.sampled_from([b"<", b">", b'"', b"/", b"&", b"\xff"]))
-        else:
-            del raw[pos : pos + data.draw(st.integers(1, 8))]
-    blob = bytes(raw)
-    with contextlib.suppress(AigcLabelError):
-        HANDLER.read(io.BytesIO(blob), DEFAULT_LIMITS)
-    out = io.BytesIO()
-    try:
-        api.label_stream(io.BytesIO(blob), out, make_label("fuzz"), hint="svg")
-    except AigcLabelError:
-        return
-    assert read_labels_svg(out.getvalue()) == [make_label("fuzz").to_json()]
+    blob = splice(data, bytearray(LABELED), [b"<", b">", b'"', b"/", b"&", b"\xff"])
+    inspect_and_label_cleanly(blob, "svg", HANDLER, read_back=HANDLER)
 
 
 def test_sniff_does_not_claim_xhtml_with_inline_svg() -> None:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,21 +16,16 @@ from aigc_label.formats import HANDLERS, Handler, detect, handler_named
 from aigc_label.formats.base import WriteOptions
 from aigc_label.limits import DEFAULT_LIMITS
 from tests.conftest import FIXTURES, PRODUCER, make_label
+from tests.harness import run_aigc_label
 
 HANDLER: Handler = next(h for h in HANDLERS if h.name == "text")
 NOTES = FIXTURES / "text" / "notes.txt"
 SAMPLES = Path(__file__).parents[2] / "src" / "aigc_label" / "samples"
 
 
-def cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
-    cmd = [sys.executable, "-m", "aigc_label", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, check=False)
-
-
 def test_cli_label_refuses_with_one_line_and_no_output(tmp_path: Path) -> None:
     out = tmp_path / "y.txt"
-    done = cli("label", NOTES, "-o", out, "--producer", PRODUCER, cwd=tmp_path)
+    done = run_aigc_label("label", NOTES, "-o", out, "--producer", PRODUCER, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
@@ -45,7 +37,7 @@ def test_cli_label_refuses_with_one_line_and_no_output(tmp_path: Path) -> None:
 
 
 def test_cli_inspect_json_is_inconclusive(tmp_path: Path) -> None:
-    done = cli("inspect", "--json", NOTES, cwd=tmp_path)
+    done = run_aigc_label("inspect", "--json", NOTES, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["format"] == "text"

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
+import random
 import struct
-import subprocess
-import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from PIL import Image, ImageCms, ImageDraw
 
 from aigc_label import api
 from aigc_label.errors import AigcLabelError, CorruptFileError, LimitExceededError, TruncatedError
 from aigc_label.formats import _riff, detect
-from aigc_label.formats.base import WriteOptions
 from aigc_label.formats.webp import WebpHandler
 from aigc_label.limits import DEFAULT_LIMITS, Limits
 from aigc_label.xmp import read_xmp
 from tests.conftest import (
-    EXIFTOOL_CONFIG,
     FIXTURES,
     PRODUCER,
     exiftool,
@@ -34,10 +30,19 @@ from tests.conftest import (
     requires_exiftool,
     requires_ffmpeg,
 )
+from tests.harness import (
+    apply_edits,
+    byte_edits,
+    invoke_label,
+    read_and_write_cleanly,
+    within,
+    write_bytes,
+)
+from tests.media import ffmpeg, frames, riff_form
+from tests.media import riff_chunk as chunk
 
 HANDLER = WebpHandler()
 LABEL = make_label()
-OPTS = WriteOptions(LABEL.to_json(), None)
 EXIF_BLOB = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x0e\x01\x02\x00\x04\x00\x00\x00abc\x00"
 ICC_BLOB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 XMP_TITLE = (
@@ -110,13 +115,8 @@ KINDS = [
 STILL = [k for k in KINDS if not k.startswith("animated")]
 
 
-def chunk(cid: bytes, data: bytes) -> bytes:
-    return cid + struct.pack("<I", len(data)) + data + b"\x00" * (len(data) & 1)
-
-
-def riff(*chunks: bytes, size: int | None = None) -> bytes:
-    body = b"WEBP" + b"".join(chunks)
-    return b"RIFF" + struct.pack("<I", len(body) if size is None else size) + body
+riff = partial(riff_form, b"WEBP")
+write = partial(write_bytes, HANDLER)
 
 
 def chunks_of(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -134,21 +134,6 @@ def chunks_of(data: bytes) -> list[tuple[bytes, bytes]]:
         pos += 8 + n + (n & 1)
     assert pos == len(data)
     return out
-
-
-def frames_of(data: bytes) -> list[tuple[bytes, int | None]]:
-    with Image.open(io.BytesIO(data)) as im:
-        out = []
-        for i in range(getattr(im, "n_frames", 1)):
-            im.seek(i)
-            out.append((im.convert("RGBA").tobytes(), im.info.get("duration")))
-        return out
-
-
-def write(data: bytes, limits: Limits = DEFAULT_LIMITS) -> bytes:
-    out = io.BytesIO()
-    HANDLER.write(io.BytesIO(data), out, OPTS, limits)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -200,8 +185,8 @@ def test_round_trip_layout_and_pixels(samples: dict[str, bytes], kind: str) -> N
         assert after[0][1][0] == before[0][1][0] | 0x04
         assert after[0][1][1:] == before[0][1][1:]
     # Pixels (every frame) and durations.
-    assert frames_of(out) == frames_of(src)
-    assert len(frames_of(out)) == {"animated": 3, "animated_metadata": 2}.get(kind, 1)
+    assert frames(out) == frames(src)
+    assert len(frames(out)) == {"animated": 3, "animated_metadata": 2}.get(kind, 1)
 
 
 @pytest.mark.parametrize(
@@ -319,17 +304,13 @@ def test_malformed_existing_xmp_is_not_dropped(samples: dict[str, bytes]) -> Non
 
 
 def test_label_file_and_cli(tmp_path: Path, samples: dict[str, bytes]) -> None:
-    from click.testing import CliRunner
-
-    from aigc_label.cli import cli
-
     src = tmp_path / "in.webp"
     src.write_bytes(samples["animated"])
     outcome = api.label_file(src, tmp_path / "out.webp", api.LabelRequest(producer=PRODUCER))
     assert outcome.format == "webp"
     assert src.read_bytes() == samples["animated"]
     cli_out = tmp_path / "cli.webp"
-    res = CliRunner().invoke(cli, ["label", str(src), "-o", str(cli_out), "--producer", PRODUCER])
+    res = invoke_label(src, cli_out)
     assert res.exit_code == 0, res.output
     report = api.inspect_file(cli_out)
     assert report.verdict == "compliant"
@@ -388,7 +369,7 @@ def test_exiftool_metadata_survives(tmp_path: Path, samples: dict[str, bytes]) -
     assert got == ["Sunset", "SomeTool", "Someone"]
     assert exiftool_aigc(dst) == LABEL.to_json()
     assert set(exiftool_warnings(dst)) <= set(exiftool_warnings(src))
-    assert frames_of(dst.read_bytes()) == frames_of(samples["lossy"])
+    assert frames(dst.read_bytes()) == frames(samples["lossy"])
 
 
 @requires_exiftool
@@ -399,14 +380,7 @@ def test_label_written_by_exiftool_is_read(
     path = tmp_path / "x.webp"
     path.write_bytes(samples[kind])
     value = make_label("0190f0c8-7d3a-7b1e-8f00-00000000e71f").to_json()
-    subprocess.run(
-        [
-            *("exiftool", "-config", str(EXIFTOOL_CONFIG), "-overwrite_original"),
-            *(f"-XMP-TC260:AIGC={value}", str(path)),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    exiftool("-overwrite_original", f"-XMP-TC260:AIGC={value}", path)
     assert read_labels(path.read_bytes()) == [value]
 
 
@@ -415,11 +389,7 @@ def test_label_written_by_exiftool_is_read(
 def test_ffmpeg_decodes_output(tmp_path: Path, samples: dict[str, bytes], kind: str) -> None:
     path = tmp_path / "out.webp"
     path.write_bytes(label_bytes(samples[kind]))
-    res = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-    )
+    res = ffmpeg("-i", path, "-f", "null", "-")
     assert res.returncode == 0
     assert res.stderr == ""
 
@@ -427,24 +397,12 @@ def test_ffmpeg_decodes_output(tmp_path: Path, samples: dict[str, bytes], kind: 
 # ---------------------------------------------------------------- hostile input
 
 
-def _both(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
-    """Read and write must succeed or raise AigcLabelError; a written file has one label."""
-    with contextlib.suppress(AigcLabelError):
-        HANDLER.read(io.BytesIO(data), limits)
-    try:
-        out = write(data, limits)
-    except AigcLabelError:
-        return
-    assert [f.raw for f in HANDLER.read(io.BytesIO(out), limits).labels] == [LABEL.to_json()]
-
-
 def test_truncation_at_every_offset(samples: dict[str, bytes]) -> None:
     for kind in ("lossless", "metadata"):
         data = label_bytes(samples[kind])
-        start = time.monotonic()
-        for cut in range(len(data)):
-            _both(data[:cut])
-        assert time.monotonic() - start < 10
+        with within(10):
+            for cut in range(len(data)):
+                read_and_write_cleanly(HANDLER, data[:cut])
 
 
 def test_truncated_file_raises_truncated(samples: dict[str, bytes]) -> None:
@@ -507,13 +465,11 @@ def test_limits_apply(samples: dict[str, bytes]) -> None:
 
 
 def test_random_bytes_after_magic() -> None:
-    import random
-
     rng = random.Random(1234)
     for _ in range(300):
         tail = rng.randbytes(rng.randrange(0, 200))
-        _both(b"RIFF" + struct.pack("<I", len(tail) + 4) + b"WEBP" + tail)
-        _both(b"RIFF" + rng.randbytes(4) + b"WEBP" + tail)
+        read_and_write_cleanly(HANDLER, b"RIFF" + struct.pack("<I", len(tail) + 4) + b"WEBP" + tail)
+        read_and_write_cleanly(HANDLER, b"RIFF" + rng.randbytes(4) + b"WEBP" + tail)
 
 
 _FUZZ_BASE = label_bytes(make_webp("metadata"))
@@ -523,18 +479,9 @@ _FUZZ_BASE = label_bytes(make_webp("metadata"))
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    mutations=st.lists(
-        st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)),
-        min_size=1,
-        max_size=8,
-    )
-)
+@given(mutations=byte_edits(min_size=1, max_size=8))
 def test_fuzz_mutated_labeled_file(mutations: list[tuple[int, int]]) -> None:
-    data = bytearray(_FUZZ_BASE)
-    for pos, value in mutations:
-        data[pos % len(data)] = value
-    _both(bytes(data))
+    read_and_write_cleanly(HANDLER, apply_edits(_FUZZ_BASE, mutations))
 
 
 # ---------------------------------------------------------------- shared RIFF walker
