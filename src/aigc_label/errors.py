@@ -86,6 +86,13 @@ class NoMetadataSlotError(UnsupportedFormatError):
     code = "no_metadata_slot"
 
 
+class InvalidExplicitLabelError(AigcLabelError):
+    """An explicit label that would not count: wording without both elements, text a font
+    cannot draw, a position or size the modality does not allow (GB 45438 section 2)."""
+
+    code = "invalid_explicit_label"
+
+
 class AmbiguousLabelError(AigcLabelError):
     """Several label copies that disagree; we refuse to guess which to keep."""
 
@@ -98,3 +105,85 @@ class LabelNotFoundError(AigcLabelError):
 
     code = "label_not_found"
     http_status = 404
+
+
+class InvalidRequestError(AigcLabelError):
+    """A service request is malformed: a missing or bad field, or not the form expected."""
+
+    code = "invalid_request"
+
+
+class NotFoundError(AigcLabelError):
+    """The thing asked for (a route, a ledger record) does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class AuthenticationError(AigcLabelError):
+    """No API key, or one the service does not know."""
+
+    code = "unauthenticated"
+    http_status = 401
+
+
+class PermissionDeniedError(AigcLabelError):
+    """The API key is valid but lacks the role the operation needs."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class NotAvailableError(AigcLabelError):
+    """The operation needs a component this installation lacks (ledger, platform ingest)."""
+
+    code = "not_available"
+    http_status = 501
+
+
+class ConfigurationError(AigcLabelError):
+    """Settings that cannot work: a bad key file, a public bind without API keys."""
+
+    code = "config_error"
+    http_status = 500
+
+
+class LedgerError(AigcLabelError):
+    """The ledger cannot be opened or used (unreachable database, unknown schema version)."""
+
+    code = "ledger_error"
+    http_status = 503
+
+
+class InvalidLedgerURLError(LedgerError):
+    """A ledger URL is neither ``sqlite:///path``, a path, nor ``postgresql://...``."""
+
+    code = "invalid_ledger_url"
+    http_status = 400
+
+
+class InvalidLedgerEventError(LedgerError):
+    """An event to record is malformed (unknown kind, bad hash, missing recipient)."""
+
+    code = "invalid_event"
+    http_status = 400
+
+
+class RetentionError(LedgerError):
+    """A purge would delete records younger than the retention period (>= 180 days)."""
+
+    code = "retention_refused"
+    http_status = 409
+
+
+class LedgerIntegrityError(LedgerError):
+    """Stored ledger data does not match its hash chain (edited or deleted rows)."""
+
+    code = "ledger_integrity"
+    http_status = 500
+
+
+class InvalidPolicyError(AigcLabelError):
+    """A platform ingest policy (file or options) is malformed or inconsistent."""
+
+    code = "invalid_policy"

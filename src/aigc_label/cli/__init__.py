@@ -15,11 +15,11 @@ from collections.abc import Sequence
 import click
 
 from ..errors import AigcLabelError
-from . import _core
+from . import _core, ingest, ledger, serve
 from ._core import cli
 
 __all__ = ["cli", "main"]
-_COMMAND_MODULES = (_core,)
+_COMMAND_MODULES = (_core, ingest, ledger, serve)
 """Imported for their side effect of registering commands on ``cli``."""
 
 

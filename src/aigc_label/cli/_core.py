@@ -10,6 +10,9 @@ from pathlib import Path
 import click
 
 from .. import __version__, api, formats
+from ..errors import InvalidExplicitLabelError
+from ..explicit import ExplicitOptions, label_with_explicit_recorded
+from ..ledger.events import label_file_recorded
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -53,6 +56,55 @@ def cli() -> None:
     is_flag=True,
     help="Accept a producer code that is not a verifiable organisation code (warns).",
 )
+@click.option(
+    "--ledger",
+    "ledger_url",
+    envvar="AIGC_LABEL_LEDGER",
+    default=None,
+    metavar="URL",
+    help="Record a generation event in this ledger (sqlite:///path, a path, or "
+    "postgresql://...); env AIGC_LABEL_LEDGER; without either nothing is recorded.",
+)
+@click.option(
+    "--explicit",
+    is_flag=True,
+    help="Also add the explicit label suited to the modality (text prompt, drawn image "
+    "label...); plain text gets only this one. Implied by --explicit-text, --position, "
+    "--font and --explicit-option.",
+)
+@click.option(
+    "--explicit-text",
+    default=None,
+    metavar="TEXT",
+    help="Explicit label wording (must hold 人工智能/AI and 生成/合成); default "
+    "本内容由人工智能生成 (pictures: AI生成).",
+)
+@click.option(
+    "--position",
+    default=None,
+    help="Explicit label place: text start|end|middle; image top-left|top-right|"
+    "bottom-left|bottom-right|top|bottom; audio/video: see their docs.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of the default explicit wording.",
+)
+@click.option(
+    "--font",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Font for drawn labels; default: the built-in Noto Sans CJK subset.",
+)
+@click.option(
+    "--explicit-option",
+    "explicit_settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Modality-specific explicit label setting (repeatable), e.g. after_chars=500.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def label_cmd(
     input_path: str,
@@ -65,6 +117,13 @@ def label_cmd(
     propagate_id: str | None,
     iptc: bool,
     allow_unverified_producer: bool,
+    ledger_url: str | None,
+    explicit: bool,
+    explicit_text: str | None,
+    position: str | None,
+    lang: str,
+    font: str | None,
+    explicit_settings: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Write a labeled copy of INPUT to OUTPUT (the input is never modified)."""
@@ -78,7 +137,12 @@ def label_cmd(
         digital_source_type="auto" if iptc else None,
         strict_producer_code=not allow_unverified_producer,
     )
-    outcome = api.label_file(input_path, output, request)
+    if explicit or explicit_text or position or font or explicit_settings:
+        options = _explicit_options(explicit_text, position, lang, font, explicit_settings)
+        _label_explicit(input_path, output, request, ledger_url, as_json, options)
+        return
+    outcome, entry = label_file_recorded(input_path, output, request, ledger_url)
+    recorded = {} if entry is None else {"ledger_seq": entry.seq, "entry_hash": entry.entry_hash}
     if as_json:
         click.echo(
             json.dumps(
@@ -87,12 +151,54 @@ def label_cmd(
                     "output": outcome.output,
                     "format": outcome.format,
                     "label": outcome.label.to_dict(),
+                    **recorded,
                 },
                 ensure_ascii=False,
             )
         )
     else:
         click.echo(f"{outcome.output}: {outcome.format}, label {outcome.label.to_json()}")
+        if entry is not None:
+            click.echo(f"recorded as ledger entry {entry.seq}")
+
+
+def _explicit_options(
+    text: str | None, position: str | None, lang: str, font: str | None, settings: Sequence[str]
+) -> ExplicitOptions:
+    pairs = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidExplicitLabelError(f"--explicit-option {item!r} is not KEY=VALUE")
+        pairs[key.strip()] = value.strip()
+    return ExplicitOptions(
+        text=text, lang="en" if lang == "en" else "zh", position=position, font=font, settings=pairs
+    )
+
+
+def _label_explicit(
+    input_path: str,
+    output: str,
+    request: api.LabelRequest,
+    ledger_url: str | None,
+    as_json: bool,
+    options: ExplicitOptions,
+) -> None:
+    """``label --explicit``: explicit then implicit label (plain text: explicit only)."""
+    outcome, entry = label_with_explicit_recorded(input_path, output, request, options, ledger_url)
+    recorded = {} if entry is None else {"ledger_seq": entry.seq, "entry_hash": entry.entry_hash}
+    if as_json:
+        click.echo(json.dumps({**outcome.to_dict(), **recorded}, ensure_ascii=False))
+        return
+    exp = outcome.explicit
+    line = f'{outcome.output}: {outcome.format}, explicit {exp.position} "{exp.text}"'
+    if outcome.implicit is not None:
+        line += f", label {outcome.implicit.label.to_json()}"
+    click.echo(line)
+    for note in [*exp.notes, *outcome.notes]:
+        click.echo(f"note: {note}")
+    if entry is not None:
+        click.echo(f"recorded as ledger entry {entry.seq}")
 
 
 @cli.command("inspect")
