@@ -83,3 +83,24 @@ def test_bad_platform_one_line_exit_2(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert "platform code" in lines[0]
     assert not (tmp_path / "o.png").exists()
+
+
+def test_ledger_records_propagation_and_trace_finds_it(tmp_path: Path) -> None:
+    src = corpus.a1111_png(tmp_path)
+    out = tmp_path / "out.png"
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    proc = run(src, "-o", out, "--platform", corpus.PLATFORM, "--json", "--no-ocr", "--ledger", url)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["ledger_seq"] >= 1
+    base = [sys.executable, "-m", "aigc_label"]
+    verify = subprocess.run([*base, "ledger", "verify", "--ledger", url], capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert verify.returncode == 0, verify.stderr
+    trace = subprocess.run(
+        [*base, "trace", record["label"]["PropagateID"], "--json", "--ledger", url],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert trace.returncode == 0, trace.stderr
+    assert '"propagation"' in trace.stdout
+    assert corpus.PLATFORM in trace.stdout

@@ -8,6 +8,7 @@ JSON Lines report written atomically at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ import click
 
 from .._io import atomic_output
 from ..errors import AigcLabelError
+from ..ledger import Ledger
+from ..ledger.events import record_file_event
 from ..platform import BatchItem, IngestResult, error_dict, ingest_batch, plan_batch
 from ..policy import Policy, load_policy
 from ._core import cli
@@ -81,6 +84,15 @@ def _line(result: IngestResult) -> str:
     "--lang", type=click.Choice(["zh", "en"]), default=None, help="Language of the prompt."
 )
 @click.option("--ocr/--no-ocr", default=None, help="Run OCR on images and video (policy default).")
+@click.option(
+    "--ledger",
+    "ledger_url",
+    envvar="AIGC_LABEL_LEDGER",
+    default=None,
+    metavar="URL",
+    help="Record a propagation event per relabeled file in this ledger; env AIGC_LABEL_LEDGER; "
+    "without either nothing is recorded.",
+)
 def ingest_cmd(
     inputs: Sequence[str],
     output: str,
@@ -91,10 +103,24 @@ def ingest_cmd(
     policy_file: str | None,
     lang: str | None,
     ocr: bool | None,
+    ledger_url: str | None,
 ) -> None:
     """Classify uploads per Art. 6 and write them relabeled (or copied) to OUTPUT."""
     policy = _policy(policy_file, platform, lang, ocr)
     items = plan_batch(inputs, output)
+    with contextlib.ExitStack() as stack:
+        ledger = stack.enter_context(Ledger.open(ledger_url)) if ledger_url else None
+        _run(items, policy, declared, as_json, report, ledger)
+
+
+def _run(
+    items: Sequence[BatchItem],
+    policy: Policy,
+    declared: bool,
+    as_json: bool,
+    report: str | None,
+    ledger: Ledger | None,
+) -> None:
     records: list[dict[str, Any]] = []
     failures: list[tuple[BatchItem, AigcLabelError]] = []
 
@@ -104,6 +130,11 @@ def ingest_cmd(
             records.append(error_dict(item, outcome))
             return
         record = outcome.to_dict()
+        if ledger is not None and outcome.label is not None and outcome.action != "copied":
+            entry = record_file_event(
+                ledger, "propagation", outcome.label, outcome.format, item.input, item.output
+            )
+            record["ledger_seq"] = entry.seq
         records.append(record)
         click.echo(json.dumps(record, ensure_ascii=False) if as_json else _line(outcome))
 
