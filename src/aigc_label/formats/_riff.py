@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeAlias
 
 from .._io import copy_range, read_bounded, read_exact, stream_size
 from ..errors import CorruptFileError, LimitExceededError, TruncatedError
@@ -234,6 +234,23 @@ def form_header(form_id: bytes, size: int, form_type: bytes, fmt: str = "riff") 
 def chunk_total(data_size: int) -> int:
     """Bytes a chunk with ``data_size`` bytes of data takes: header, data and pad."""
     return CHUNK_HEADER.size + data_size + (data_size & 1)
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    """A chunk built in memory for writing, beside chunks copied from the source."""
+
+    cid: bytes
+    data: bytes
+
+    @property
+    def total_size(self) -> int:
+        """Header + data + pad byte, as written."""
+        return chunk_total(len(self.data))
+
+
+Item: TypeAlias = RiffChunk | NewChunk
+"""One chunk of an output plan: copied from the source or built anew."""
 
 
 def chunk_bytes(cid: bytes, data: bytes, fmt: str = "riff") -> bytes:

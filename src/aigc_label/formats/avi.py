@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, TypeAlias
+from typing import BinaryIO
 
 from .._io import COPY_BLOCK, copy_range, read_exact, stream_size
 from ..errors import CorruptFileError, UnsupportedFormatError
@@ -71,19 +71,6 @@ IDX1_OFFSET_AT = 8
 
 INFO_PLACEMENT = "AVI LIST/INFO AIGC"
 XMP_PLACEMENT = "AVI _PMX XMP"
-
-
-@dataclass(frozen=True)
-class _New:
-    cid: bytes
-    data: bytes
-
-    @property
-    def total_size(self) -> int:
-        return _riff.chunk_total(len(self.data))
-
-
-_Item: TypeAlias = _riff.RiffChunk | _New
 
 
 @dataclass(frozen=True)
@@ -166,7 +153,7 @@ def _copy_idx1_shifted(src: BinaryIO, dst: BinaryIO, idx1: _riff.RiffChunk, delt
         dst.write(b"\x00")
 
 
-def _absorb(items: list[_Item], delta: int, after: int) -> bool:
+def _absorb(items: list[_riff.Item], delta: int, after: int) -> bool:
     """Resize JUNK in ``items`` so they take ``delta`` fewer bytes; False when impossible.
 
     ``after`` is the index where a new JUNK chunk may go when there is none to grow.
@@ -175,10 +162,12 @@ def _absorb(items: list[_Item], delta: int, after: int) -> bool:
     if delta < 0:
         if junk:
             i = junk[-1]
-            items[i] = _New(JUNK, bytes(items[i].total_size - delta - _riff.CHUNK_HEADER.size))
+            items[i] = _riff.NewChunk(
+                JUNK, bytes(items[i].total_size - delta - _riff.CHUNK_HEADER.size)
+            )
             return True
         if -delta >= _riff.CHUNK_HEADER.size:
-            items.insert(after, _New(JUNK, bytes(-delta - _riff.CHUNK_HEADER.size)))
+            items.insert(after, _riff.NewChunk(JUNK, bytes(-delta - _riff.CHUNK_HEADER.size)))
             return True
         return False
     for i in sorted(junk, key=lambda j: -items[j].total_size):
@@ -187,13 +176,13 @@ def _absorb(items: list[_Item], delta: int, after: int) -> bool:
             del items[i]
             return True
         if left >= _riff.CHUNK_HEADER.size:
-            items[i] = _New(JUNK, bytes(left - _riff.CHUNK_HEADER.size))
+            items[i] = _riff.NewChunk(JUNK, bytes(left - _riff.CHUNK_HEADER.size))
             return True
     return False
 
 
-def _is_info(src: BinaryIO, item: _Item) -> bool:
-    if isinstance(item, _New):
+def _is_info(src: BinaryIO, item: _riff.Item) -> bool:
+    if isinstance(item, _riff.NewChunk):
         return item.cid == _riff.LIST and item.data[:4] == _riff.INFO
     return _riff.is_info_list(src, item, FMT)
 
@@ -229,18 +218,18 @@ class AviHandler(Handler):
         info = next((i for i, item in enumerate(head) if _is_info(src, item)), None)
         if info is None:
             at = 1 if layout.chunks and layout.chunks[0].cid == _riff.LIST else 0
-            head.insert(at, _New(_riff.LIST, _riff.INFO + _riff.chunk_bytes(*entry, FMT)))
+            head.insert(at, _riff.NewChunk(_riff.LIST, _riff.INFO + _riff.chunk_bytes(*entry, FMT)))
             info = at
         else:
             old = head[info]
             data = (
                 old.data
-                if isinstance(old, _New)
+                if isinstance(old, _riff.NewChunk)
                 else _riff.rebuild_list(
                     src, _riff.INFO, _riff.list_children(src, old, FMT, limits), [], limits, FMT
                 )
             )
-            head[info] = _New(_riff.LIST, data + _riff.chunk_bytes(*entry, FMT))
+            head[info] = _riff.NewChunk(_riff.LIST, data + _riff.chunk_bytes(*entry, FMT))
         body_start = layout.form.body_start
         movi_at = layout.chunks[layout.movi].offset if layout.movi < len(layout.chunks) else None
         old_head = (layout.form.end if movi_at is None else movi_at) - body_start
@@ -259,7 +248,7 @@ class AviHandler(Handler):
         size = _riff.LIST_TYPE.size + sum(item.total_size for item in head + tail)
         dst.write(_riff.form_header(layout.form.form_id, size, FORM_TYPE, FMT))
         for item in head + tail:
-            if isinstance(item, _New):
+            if isinstance(item, _riff.NewChunk):
                 _riff.write_chunk(dst, item.cid, item.data, FMT)
             elif (
                 delta
@@ -274,12 +263,12 @@ class AviHandler(Handler):
             copy_range(src, dst, layout.form.end, layout.trailing, FMT)
 
     @staticmethod
-    def _cleaned(src: BinaryIO, chunks: list[_riff.RiffChunk], limits: Limits) -> list[_Item]:
-        out: list[_Item] = []
+    def _cleaned(src: BinaryIO, chunks: list[_riff.RiffChunk], limits: Limits) -> list[_riff.Item]:
+        out: list[_riff.Item] = []
         for chunk in chunks:
             cleaned = clean_metadata_chunk(src, chunk, limits, FMT)
             if isinstance(cleaned, tuple):
-                out.append(_New(*cleaned))
+                out.append(_riff.NewChunk(*cleaned))
             elif cleaned is not None:
                 out.append(cleaned)
         return out

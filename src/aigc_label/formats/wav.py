@@ -39,7 +39,7 @@ import dataclasses
 import io
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, TypeAlias
+from typing import BinaryIO
 
 from .._io import copy_range, read_exact, stream_size
 from ..errors import CorruptFileError, LimitExceededError
@@ -86,19 +86,6 @@ class _Layout:
     ds64: _Ds64 | None
     placeholders: frozenset[int]
     """Offsets of chunks whose 32-bit size field holds the RF64 placeholder."""
-
-
-@dataclass(frozen=True)
-class _NewChunk:
-    cid: bytes
-    data: bytes
-
-    @property
-    def total_size(self) -> int:
-        return _riff.chunk_total(len(self.data))
-
-
-_Item: TypeAlias = _riff.RiffChunk | _NewChunk
 
 
 def _read_ds64(
@@ -278,8 +265,8 @@ class WavHandler(Handler):
 
     def write(self, src: BinaryIO, dst: BinaryIO, opts: WriteOptions, limits: Limits) -> None:
         layout = _scan(src, limits)
-        label = _NewChunk(_riff.AIGC, opts.label_json.encode("utf-8"))
-        items: list[_Item] = []
+        label = _riff.NewChunk(_riff.AIGC, opts.label_json.encode("utf-8"))
+        items: list[_riff.Item] = []
         ds64_item: _riff.RiffChunk | None = None
         placed = False
         for chunk in layout.chunks:
@@ -294,7 +281,7 @@ class WavHandler(Handler):
                 placed = True
             cleaned = clean_metadata_chunk(src, chunk, limits, FMT)
             if isinstance(cleaned, tuple):
-                items.append(_NewChunk(*cleaned))
+                items.append(_riff.NewChunk(*cleaned))
             elif cleaned is not None:
                 items.append(cleaned)
             if chunk.cid == FMT_CHUNK and not placed:
@@ -316,7 +303,7 @@ class WavHandler(Handler):
                 )
             )
         for item in items:
-            if isinstance(item, _NewChunk):
+            if isinstance(item, _riff.NewChunk):
                 _riff.write_chunk(dst, item.cid, item.data, FMT)
             elif item is ds64_item and layout.ds64 is not None:
                 self._write_ds64(src, dst, item, layout, layout.ds64, size, limits)

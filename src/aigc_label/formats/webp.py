@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, TypeAlias
+from typing import BinaryIO
 
 from .._io import copy_range, read_bounded, read_exact, stream_size
 from ..errors import AigcLabelError, CorruptFileError, LimitExceededError
@@ -93,19 +93,6 @@ class _Layout:
     """Bytes after the declared RIFF form (kept verbatim on write)."""
 
 
-@dataclass(frozen=True)
-class _NewChunk:
-    cid: bytes
-    data: bytes
-
-    @property
-    def total_size(self) -> int:
-        return _riff.chunk_total(len(self.data))
-
-
-_Item: TypeAlias = _riff.RiffChunk | _NewChunk
-
-
 def _scan(src: BinaryIO, limits: Limits) -> _Layout:
     form = _riff.read_form(src, FMT)
     if form.form_type != FORM_TYPE:
@@ -164,7 +151,7 @@ def _vp8x_data(flags: int, width: int, height: int) -> bytes:
     )
 
 
-def _xmp_index(items: list[_Item]) -> int:
+def _xmp_index(items: list[_riff.Item]) -> int:
     """Where the XMP chunk goes: after the last chunk the spec orders before it."""
     last = 0
     for i, item in enumerate(items):
@@ -212,22 +199,22 @@ class WebpHandler(Handler):
         layout = _scan(src, limits)
         first, *rest = layout.chunks
         packet = self._new_packet(src, layout, opts, limits)
-        items: list[_Item] = [c for c in rest if c.cid != XMP]
+        items: list[_riff.Item] = [c for c in rest if c.cid != XMP]
         if first.cid == VP8X:
             vp8x = _read_vp8x(src, first, limits)
-            head: list[_Item] = [_NewChunk(VP8X, bytes([vp8x[0] | FLAG_XMP]) + vp8x[1:])]
+            head: list[_riff.Item] = [_riff.NewChunk(VP8X, bytes([vp8x[0] | FLAG_XMP]) + vp8x[1:])]
         else:
             width, height, alpha = _canvas(src, first)
             flags = FLAG_XMP | (FLAG_ALPHA if alpha else 0)
             if any(c.cid == EXIF for c in items):
                 flags |= FLAG_EXIF
-            head = [_NewChunk(VP8X, _vp8x_data(flags, width, height)), first]
+            head = [_riff.NewChunk(VP8X, _vp8x_data(flags, width, height)), first]
         items = head + items
-        items.insert(_xmp_index(items), _NewChunk(XMP, packet))
+        items.insert(_xmp_index(items), _riff.NewChunk(XMP, packet))
         size = _riff.LIST_TYPE.size + sum(item.total_size for item in items)
         dst.write(_riff.form_header(layout.form.form_id, size, FORM_TYPE, FMT))
         for item in items:
-            if isinstance(item, _NewChunk):
+            if isinstance(item, _riff.NewChunk):
                 _riff.write_chunk(dst, item.cid, item.data, FMT)
             else:
                 _riff.copy_chunk(src, dst, item, FMT)
