@@ -58,9 +58,9 @@ def event(i: int) -> Event:
 
 
 @contextmanager
-def sqlite_url() -> Iterator[str]:
+def sqlite_url(query: str = "") -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="bench-ledger-") as d:
-        yield f"sqlite://{Path(d) / 'ledger.sqlite3'}"
+        yield f"sqlite://{Path(d) / 'ledger.sqlite3'}{query}"
 
 
 @contextmanager
@@ -149,13 +149,16 @@ def main() -> None:
     ap.add_argument("--single", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--lookups", type=int, default=2000)
-    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--backends", default="sqlite,sqlite-normal,postgresql")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     args = ap.parse_args()
     table = ["| back end | measure | median / rate | p99 |", "|---|---|---|---|"]
     for name in args.backends.split(","):
         if name == "sqlite":
             with sqlite_url() as url:
+                table += bench(name, url, args)
+        elif name == "sqlite-normal":
+            with sqlite_url("?synchronous=normal") as url:
                 table += bench(name, url, args)
         elif name == "postgresql":
             try:

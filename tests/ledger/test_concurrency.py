@@ -98,3 +98,12 @@ def test_sigkill_loses_no_acknowledged_event(ledger_url: str) -> None:
         assert result.ok, result.problem
         # the killed writers left no lock behind: appends go on
         assert lg.append(make_event(0, "after-kill")).seq == lg.head().seq
+
+
+def test_sqlite_synchronous_normal_keeps_chain_and_survives_sigkill(tmp_path: Path) -> None:
+    """The faster opt-in mode keeps every guarantee except power-loss durability."""
+    url = f"sqlite://{tmp_path / 'normal.sqlite3'}?synchronous=normal"
+    test_concurrent_writer_processes_keep_one_chain(url)
+    test_sigkill_loses_no_acknowledged_event(
+        f"sqlite://{tmp_path / 'kill.sqlite3'}?synchronous=normal"
+    )

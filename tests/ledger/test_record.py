@@ -142,3 +142,14 @@ def test_fast_canonical_path_equals_rfc8785(
             ev.canonical_json()
     else:
         assert ev.canonical_json().encode("utf-8") == expected
+
+
+def test_sqlite_synchronous_option() -> None:
+    assert parse_ledger_url("sqlite:///abs/x.db").synchronous == "full"
+    url = parse_ledger_url("sqlite:///abs/x.db?synchronous=normal")
+    assert (url.target, url.synchronous) == ("/abs/x.db", "normal")
+    assert str(url) == "sqlite:///abs/x.db?synchronous=normal"
+    assert parse_ledger_url(str(url)) == url
+    for bad in ("sqlite:///x.db?synchronous=off", "sqlite:///x.db?journal=wal"):
+        with pytest.raises(InvalidLedgerURLError):
+            parse_ledger_url(bad)

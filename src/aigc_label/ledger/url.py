@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -44,16 +45,38 @@ class LedgerURL:
     dialect: Literal["sqlite", "postgresql"]
     target: str
     """Filesystem path (sqlite) or the libpq connection URL (postgresql)."""
+    synchronous: Literal["full", "normal"] = "full"
+    """SQLite commit durability: ``full`` fsyncs every commit (survives power loss);
+    ``normal`` (``?synchronous=normal``) survives a process crash or kill -9 but may
+    lose the last commits on an OS crash or power loss, for several times the
+    append rate."""
 
     def __str__(self) -> str:
         if self.dialect == "sqlite":
-            return f"sqlite://{self.target}" if self.target.startswith("/") else self.target
+            query = "" if self.synchronous == "full" else "?synchronous=normal"
+            base = f"sqlite://{self.target}" if self.target.startswith("/") else self.target
+            return base + query
         return redact(self.target)
 
 
 def redact(url: str) -> str:
     """The URL with any password replaced by ``***``, for messages and logs."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _sqlite_query(rest: str) -> tuple[str, Literal["full", "normal"]]:
+    """Split ``?synchronous=full|normal`` (the only SQLite URL option) off a sqlite URL."""
+    path, sep, query = rest.partition("?")
+    if not sep:
+        return rest, "full"
+    options = urllib.parse.parse_qs(query, keep_blank_values=True)
+    unknown = set(options) - {"synchronous"}
+    value = (options.get("synchronous") or ["full"])[-1].lower()
+    if unknown or value not in ("full", "normal"):
+        raise InvalidLedgerURLError(
+            f"unsupported SQLite ledger option {query!r}: only synchronous=full|normal"
+        )
+    return path, "normal" if value == "normal" else "full"
 
 
 def parse_ledger_url(value: str | None) -> LedgerURL:
@@ -68,13 +91,14 @@ def parse_ledger_url(value: str | None) -> LedgerURL:
         return LedgerURL("postgresql", value)
     if scheme == "sqlite":
         rest = value[m.end() :] if m else value
+        rest, sync = _sqlite_query(rest)
         if rest.startswith("//"):
             rest = rest[2:]
         if not rest:
-            return LedgerURL("sqlite", str(default_sqlite_path()))
+            return LedgerURL("sqlite", str(default_sqlite_path()), sync)
         if rest.startswith("/"):  # sqlite:////abs (SQLAlchemy's spelling) is /abs too
             rest = "/" + rest.lstrip("/")
-        return LedgerURL("sqlite", os.path.expanduser(rest))
+        return LedgerURL("sqlite", os.path.expanduser(rest), sync)
     if len(scheme) > 1:
         raise InvalidLedgerURLError(
             f"unsupported ledger URL scheme {scheme!r}: use sqlite:///path, a file path, "
