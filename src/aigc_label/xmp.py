@@ -251,13 +251,12 @@ def _add_description(rdf: etree._Element, about: str, props: dict[str, str]) -> 
     return desc
 
 
-def remove_aigc(packet: bytes, limits: Limits = DEFAULT_LIMITS) -> bytes:
-    """``packet`` without any TC260:AIGC (element or attribute form); everything else kept.
+def _aigc_moved_elsewhere(packet: bytes, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """``packet`` without its TC260:AIGC, for a label that is moving to the format's standard slot.
 
-    Used when the label moves from a non-standard placement (an XMP chunk in a
-    format whose standard slot is elsewhere) to the standard one, so the file
-    keeps exactly one label. This is relocation, not removal: the caller always
-    writes the new label in the same operation.
+    Package-internal on purpose (Art. 10: no label-removal feature): only handler
+    ``write`` paths call it, and only in the same operation that writes the new
+    label in the standard placement, so the file keeps exactly one label.
     """
     header, body, trailer = _split(packet)
     root = _parse(body, limits)

@@ -36,7 +36,7 @@ from typing import BinaryIO
 from .._io import copy_range, read_bounded, read_exact, remaining
 from ..errors import CorruptFileError, LimitExceededError, UnsupportedFormatError
 from ..limits import Limits
-from ..xmp import read_xmp, remove_aigc
+from ..xmp import _aigc_moved_elsewhere, read_xmp
 from .base import FoundLabel, ReadResult, collect_xmp
 
 HEADER = struct.Struct(">3sBBB4s")
@@ -362,7 +362,7 @@ def strip_xmp_label(packet: bytes, limits: Limits) -> bytes:
     try:
         if not read_xmp(packet, limits).aigc:
             return packet
-        return remove_aigc(packet, limits)
+        return _aigc_moved_elsewhere(packet, limits)
     except (CorruptFileError, LimitExceededError):
         return packet
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..errors import AigcLabelError, CorruptFileError
 from ..limits import Limits
-from ..xmp import read_xmp, remove_aigc
+from ..xmp import _aigc_moved_elsewhere, read_xmp
 from ._bmff import FULL_BOX, Box, Budget, Cursor, iter_buffer_boxes, make_box
 
 MDTA = b"mdta"
@@ -291,6 +291,6 @@ def strip_xmp(packet: bytes, limits: Limits) -> bytes | None:
     try:
         if not read_xmp(packet, limits).aigc:
             return None
-        return remove_aigc(packet, limits)
+        return _aigc_moved_elsewhere(packet, limits)
     except AigcLabelError:
         return None

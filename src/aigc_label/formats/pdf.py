@@ -44,7 +44,7 @@ from .._io import copy_range
 from ..errors import CorruptFileError, LimitExceededError, UnsupportedFormatError
 from ..limits import Limits
 from ..model import Problem
-from ..xmp import remove_aigc
+from ..xmp import _aigc_moved_elsewhere
 from ._pdfdoc import MAX_OBJECT_NUMBER, Loaded, PdfDocument
 from ._pdfparse import FMT, PdfDict, Ref, decode_text, encode_text
 from .base import FoundLabel, Handler, ReadResult, WriteOptions, collect_xmp
@@ -203,7 +203,7 @@ class PdfHandler(Handler):
         objects.append((info_ref, _dict_bytes(info.entries, frozenset({KEY}), [label])))
         xmp = _xmp(doc, limits, [])
         if xmp is not None and xmp.found.labels:
-            packet = remove_aigc(xmp.packet, limits)
+            packet = _aigc_moved_elsewhere(xmp.packet, limits)
             sdict = xmp.loaded.value
             head = _dict_bytes(
                 sdict if isinstance(sdict, PdfDict) else None,

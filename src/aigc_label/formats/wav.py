@@ -45,7 +45,7 @@ from .._io import copy_range, read_exact, stream_size
 from ..errors import CorruptFileError, LimitExceededError
 from ..limits import Limits
 from ..model import Problem
-from ..xmp import read_xmp, remove_aigc
+from ..xmp import _aigc_moved_elsewhere, read_xmp
 from . import _id3, _riff
 from .base import FoundLabel, Handler, ReadResult, WriteOptions, collect_xmp
 
@@ -231,7 +231,7 @@ def clean_metadata_chunk(
     if chunk.cid == _riff.PMX:
         packet = _riff.read_data(src, chunk, limits, fmt, "_PMX chunk")
         if _pmx_has_label(packet, limits):
-            return _riff.PMX, remove_aigc(packet, limits)
+            return _riff.PMX, _aigc_moved_elsewhere(packet, limits)
     return chunk
 
 
