@@ -105,7 +105,7 @@ def ingest_cmd(
     ocr: bool | None,
     ledger_url: str | None,
 ) -> None:
-    """Classify uploads per Art. 6 and write them relabeled (or copied) to OUTPUT."""
+    """Classify uploads (CAC measures, Article 6) and write them relabeled or copied to OUTPUT."""
     policy = _policy(policy_file, platform, lang, ocr)
     items = plan_batch(inputs, output)
     with contextlib.ExitStack() as stack:
