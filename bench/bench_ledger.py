@@ -22,6 +22,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -102,13 +103,33 @@ def latencies_ms(lg: Ledger, keys: list[str]) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
 
 
+THREADS = 32
+"""Concurrent appenders in the group-commit measurement (a service's request threads)."""
+
+
 def bench(name: str, url: str, args: argparse.Namespace) -> list[str]:
     rows: list[str] = []
     with Ledger.open(url) as lg:
         single_n = args.single
         single = rate(single_n, lambda: [lg.append(event(i)) for i in range(single_n)])
         rows.append(f"| {name} | append, one by one (durable) | {single:,.0f} /s | |")
-        done, t0, batch_time = single_n, time.perf_counter(), 0.0
+        per = args.single // THREADS
+
+        def work(k: int) -> None:
+            for j in range(per):
+                lg.append(event(single_n + k * per + j))
+
+        workers = [threading.Thread(target=work, args=(k,)) for k in range(THREADS)]
+        t = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        grouped = THREADS * per / (time.perf_counter() - t)
+        rows.append(
+            f"| {name} | append, {THREADS} threads (group commit, durable) | {grouped:,.0f} /s | |"
+        )
+        done, t0, batch_time = single_n + THREADS * per, time.perf_counter(), 0.0
         while done < args.rows:
             n = min(args.batch, args.rows - done)
             events = [event(i) for i in range(done, done + n)]
@@ -118,7 +139,7 @@ def bench(name: str, url: str, args: argparse.Namespace) -> list[str]:
             done += n
             if done % 100_000 < args.batch:
                 print(f"  {name}: {done:,} rows, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        batched = (args.rows - single_n) / batch_time
+        batched = (args.rows - single_n - THREADS * per) / batch_time
         rows.append(f"| {name} | append, batches of {args.batch} | {batched:,.0f} /s | |")
         settle(url)
         rng = random.Random(7)

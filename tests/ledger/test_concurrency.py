@@ -107,3 +107,27 @@ def test_sqlite_synchronous_normal_keeps_chain_and_survives_sigkill(tmp_path: Pa
     test_sigkill_loses_no_acknowledged_event(
         f"sqlite://{tmp_path / 'kill.sqlite3'}?synchronous=normal"
     )
+
+
+def test_threads_share_group_commits_and_keep_one_chain(tmp_path: Path) -> None:
+    """Concurrent appends from threads of one process are committed in groups, in one chain."""
+    import threading
+
+    threads, per_thread = 8, 50
+    with Ledger.open(f"sqlite://{tmp_path / 'group.sqlite3'}") as lg:
+        results: list[list[int]] = [[] for _ in range(threads)]
+
+        def work(n: int) -> None:
+            for i in range(per_thread):
+                results[n].append(lg.append(make_event(n * per_thread + i, prefix="t")).seq)
+
+        workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        seqs = sorted(s for r in results for s in r)
+        assert seqs == list(range(1, threads * per_thread + 1))
+        assert all(r == sorted(r) for r in results)  # each thread's events keep their order
+        assert lg.verify().ok
+        assert lg.find(ids=["t-0", f"t-{threads * per_thread - 1}"])

@@ -11,9 +11,11 @@ process. Open it from a URL (see :mod:`.url`)::
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
@@ -60,6 +62,26 @@ def open_store(url: LedgerURL, *, create: bool, checkpoint_interval: int) -> Sql
     return SqliteStore(url, create=create, checkpoint_interval=checkpoint_interval)
 
 
+@dataclass
+class _Pending:
+    """One event waiting for a group commit."""
+
+    prepared: tuple[Event, str]
+    entry: Entry | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+@dataclass
+class _GroupCommit:
+    """Queue + locks shared by the threads of one process appending to one ledger."""
+
+    pid: int = field(default_factory=os.getpid)
+    queue: list[_Pending] = field(default_factory=list)
+    queue_lock: threading.Lock = field(default_factory=threading.Lock)
+    commit_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class Ledger:
     """A tamper-evident, append-only log of labeling events."""
 
@@ -85,6 +107,7 @@ class Ledger:
         self._clock = clock or _system_clock
         self.url = url if isinstance(url, LedgerURL) else parse_ledger_url(url)
         self._store = open_store(self.url, create=create, checkpoint_interval=checkpoint_interval)
+        self._group_state = _GroupCommit()
 
     @classmethod
     def open(
@@ -115,8 +138,41 @@ class Ledger:
     # --- writing -----------------------------------------------------------------
 
     def append(self, event: Event) -> Entry:
-        """Record one event durably; returns it with its seq and hashes once committed."""
-        return self.append_many([event])[0]
+        """Record one event durably; returns it with its seq and hashes once committed.
+
+        Group commit: threads of this process that append at the same time share
+        one transaction (one fsync). The first waiter commits everything queued so
+        far, the others find their entry done; each call still returns only after
+        its own event is durable, and a failed commit fails every event in it.
+        """
+        pending = _Pending((event, event.canonical_json()))
+        group = self._group()
+        with group.queue_lock:
+            group.queue.append(pending)
+        with group.commit_lock:
+            while not pending.done:
+                with group.queue_lock:
+                    batch = group.queue[:MAX_BATCH]
+                    del group.queue[:MAX_BATCH]
+                try:
+                    entries = self._store.append([p.prepared for p in batch], self._clock())
+                except BaseException as e:
+                    for p in batch:
+                        p.error, p.done = e, True
+                else:
+                    for p, entry in zip(batch, entries, strict=True):
+                        p.entry, p.done = entry, True
+        if pending.error is not None:
+            raise pending.error
+        if pending.entry is None:  # pragma: no cover - done implies entry or error
+            raise LedgerIntegrityError("group commit finished without an entry")
+        return pending.entry
+
+    def _group(self) -> _GroupCommit:
+        """This process's group-commit state (a forked child starts a fresh one)."""
+        if self._group_state.pid != os.getpid():
+            self._group_state = _GroupCommit()
+        return self._group_state
 
     def append_many(self, events: Sequence[Event]) -> list[Entry]:
         """Record events in one transaction (one fsync): all are committed or none."""
