@@ -166,14 +166,15 @@ def mutate(
     kinds: Sequence[str] = MUTATIONS,
     zero: int = 4,
     run: int = 16,
+    edits: int = 6,
 ) -> bytes:
-    """Apply 1-6 drawn edits to ``raw`` in place and return the result.
+    """Apply 1-``edits`` drawn edits to ``raw`` in place and return the result.
 
     Each edit draws a position (from ``positions(raw)``, default anywhere in ``raw``)
     and a kind: flip one bit, write four 0xff, write ``zero`` zero bytes, insert
     1-``run`` drawn bytes, or delete 1-``run`` bytes.
     """
-    for _ in range(data.draw(st.integers(1, 6))):
+    for _ in range(data.draw(st.integers(1, edits))):
         pos = data.draw(st.integers(0, len(raw) - 1) if positions is None else positions(raw))
         kind = data.draw(st.sampled_from(kinds))
         if kind == "flip":

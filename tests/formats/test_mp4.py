@@ -37,6 +37,7 @@ from tests.conftest import (
     requires_exiftool,
     requires_ffmpeg,
 )
+from tests.harness import mutate
 
 HANDLER = Mp4Handler()
 LABEL = make_label()
@@ -580,20 +581,7 @@ MUTATION_BASE = label_bytes(FRAG.read_bytes())
 @given(data=st.data())
 def test_mutations(data: st.DataObject) -> None:
     raw = bytearray(MUTATION_BASE)
-    for _ in range(data.draw(st.integers(1, 6))):
-        pos = data.draw(st.integers(0, len(raw) - 1))
-        kind = data.draw(st.sampled_from(["flip", "ff", "zero", "insert", "delete"]))
-        if kind == "flip":
-            raw[pos] ^= 1 << data.draw(st.integers(0, 7))
-        elif kind == "ff":
-            raw[pos : pos + 4] = b"\xff\xff\xff\xff"
-        elif kind == "zero":
-            raw[pos : pos + 4] = b"\x00\x00\x00\x00"
-        elif kind == "insert":
-            raw[pos:pos] = data.draw(st.binary(min_size=1, max_size=16))
-        else:
-            del raw[pos : pos + data.draw(st.integers(1, 16))]
-    attempt(bytes(raw))
+    attempt(mutate(data, raw))
 
 
 def test_label_in_place_uses_free_box(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from aigc_label import AigcLabelError, api
 from aigc_label.formats import SNIFF_BYTES, detect
 from tests.conftest import label_bytes, make_label, read_labels
 from tests.corpus import writable_files
+from tests.harness import mutate
 
 FILES = writable_files()
 LABELED = {p: label_bytes(p.read_bytes()) for p in FILES}
@@ -49,20 +50,7 @@ def test_every_truncation(path: Path) -> None:
 @given(data=st.data())
 def test_mutations(path: Path, data: st.DataObject) -> None:
     raw = bytearray(LABELED[path])
-    for _ in range(data.draw(st.integers(1, 8))):
-        pos = data.draw(st.integers(0, len(raw) - 1))
-        kind = data.draw(st.sampled_from(["flip", "ff", "zero", "insert", "delete"]))
-        if kind == "flip":
-            raw[pos] ^= 1 << data.draw(st.integers(0, 7))
-        elif kind == "ff":
-            raw[pos : pos + 4] = b"\xff\xff\xff\xff"
-        elif kind == "zero":
-            raw[pos : pos + 4] = b"\x00\x00\x00\x00"
-        elif kind == "insert":
-            raw[pos:pos] = data.draw(st.binary(min_size=1, max_size=16))
-        else:
-            del raw[pos : pos + data.draw(st.integers(1, 16))]
-    exercise(bytes(raw))
+    exercise(mutate(data, raw, edits=8))
 
 
 class FailingStream(io.BytesIO):
